@@ -1,0 +1,43 @@
+"""What Viewer Admin keeps in its own database. Studies themselves live in the Viewer API."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Submission(models.Model):
+    """One create-study attempt from the form, keyed by the form's one-time token.
+
+    It makes a repeated submission of the same form recognisable (it leads to the study the
+    first one created) and keeps what the coordinator typed when the API could not be reached,
+    so that it can be sent again later.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Sending"
+        CREATED = "created", "Created"
+        UNSENT = "unsent", "Not sent (API unavailable)"
+        REJECTED = "rejected", "Rejected by the API"
+        DISCARDED = "discarded", "Discarded"
+
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    study_instance_uid = models.CharField(max_length=64)
+    payload = models.JSONField(help_text="The create-study request body, as sent to the API.")
+    study_id = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("manage_studies", "Can create and change Viewer studies")]
+
+    def __str__(self) -> str:
+        return f"{self.study_instance_uid} ({self.get_status_display()})"
