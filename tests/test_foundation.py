@@ -102,26 +102,43 @@ def test_pages_carry_the_csrf_token_for_htmx_on_body(coordinator_client: Any) ->
     assert b"django_htmx/htmx-2.min.js" in response.content
 
 
-@pytest.mark.django_db
-def test_healthz_reports_the_database(client: Any) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_healthz_reports_the_database_and_the_viewer_api(client: Any, sandbox_url: str) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["viewer_api"] == {"status": "ok", "detail": "reachable"}
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_a_check_fails(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_healthz_is_503_when_the_database_fails(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from viewer_admin import health
 
     monkeypatch.setattr(health, "check_database", lambda: (False, "OperationalError"))
+    monkeypatch.setattr(health.viewer_api, "ping", lambda: (True, "reachable"))
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == {
         "status": "error",
         "detail": "OperationalError",
     }
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_without_leaking_secrets_when_the_api_is_unreachable(
+    client: Any, settings: Any
+) -> None:
+    settings.VIEWER_API_BASE_URL = "http://127.0.0.1:9/nothing-listens-here"
+    settings.VIEWER_API_KEY = "secret-key-never-shown"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["viewer_api"] == {"status": "error", "detail": "Unavailable"}
+    assert b"secret-key-never-shown" not in response.content
+    assert b"nothing-listens-here" not in response.content
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from studies import viewer_api
+
 Check = Callable[[], tuple[bool, str]]
 
 
@@ -28,7 +30,7 @@ def check_database() -> tuple[bool, str]:
 
 
 def checks() -> dict[str, Check]:
-    return {"database": check_database}
+    return {"database": check_database, "viewer_api": viewer_api.ping}
 
 
 @login_not_required
