@@ -41,3 +41,44 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_instance_uid} ({self.get_status_display()})"
+
+
+class AuditEntry(models.Model):
+    """One mutating call to the Viewer API, and who asked for it.
+
+    The API records only the API key that made a change; this is where the clinic sees which
+    coordinator did what. An entry is written before the call (outcome "pending") and completed
+    after it, so a crash in between still leaves a trace. Metadata values are never recorded.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        CANCEL = "cancel", "Cancel"
+        UNCANCEL = "uncancel", "Uncancel"
+        REROUTE = "reroute", "Open in Viewer"
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCESS = "success", "Succeeded"
+        FAILURE = "failure", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    action = models.CharField(max_length=16, choices=Action)
+    study_id = models.CharField(max_length=64, blank=True, db_index=True)
+    study_instance_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    changed_fields = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome, default=Outcome.PENDING)
+    error_message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit trail"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.study_id or self.study_instance_uid}"
