@@ -11,14 +11,16 @@ once; the Django forms reuse them.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
+import math
 import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 from urllib.parse import quote
@@ -40,6 +42,22 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 logger = logging.getLogger(__name__)
+
+
+class _DropHttpxRequestLines(logging.Filter):
+    """httpx logs every request's full URL at INFO. Ours carry Study Instance UIDs (by-uid
+    paths), names, emails and descriptions (list filters), none of which may reach a log, so
+    those lines are dropped; `ViewerAPI._log` writes one safe line per call instead."""
+
+    name = "viewer_api.drop_httpx_request_lines"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request:")
+
+
+_httpx_logger = logging.getLogger("httpx")
+if not any(getattr(f, "name", None) == _DropHttpxRequestLines.name for f in _httpx_logger.filters):
+    _httpx_logger.addFilter(_DropHttpxRequestLines())
 
 # --- Rules the API states (§3), defined once ---------------------------------------------------
 
@@ -119,6 +137,8 @@ Description = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX_LENGTH)
 ]
 Metadata = Annotated[dict[str, str], AfterValidator(_check_metadata)]
+Limit = Annotated[int, Field(ge=1, le=LIST_LIMIT_MAX)]
+_LIMIT: Final = TypeAdapter(Limit)
 
 
 class Severity(StrEnum):
@@ -186,6 +206,19 @@ class StudyUpdate(_Request):
     assigned_to: UserId | None = None
     metadata: Metadata | None = None
 
+    def wire(self) -> dict[str, Any]:
+        # Only `assignedTo` and `metadata` may be null on the wire (§6.3); None for the others
+        # means "leave unchanged", never a null the API would reject.
+        fields = {
+            name
+            for name in self.model_fields_set
+            if name in _UPDATE_NULLABLE or getattr(self, name) is not None
+        }
+        return self.model_dump(mode="json", by_alias=True, include=fields)
+
+
+_UPDATE_NULLABLE: Final = frozenset({"assigned_to", "metadata"})
+
 
 class StudyFilters(_Request):
     """Query of `GET /v1/viewer/studies` (§6.4). Use UNASSIGNED / NO_CUSTOMER for null filters."""
@@ -196,7 +229,7 @@ class StudyFilters(_Request):
     severity: Severity | None = None
     study_viewer_status: ViewerStatus | None = None
     study_description: str | None = None
-    limit: int | None = Field(default=None, ge=1, le=LIST_LIMIT_MAX)
+    limit: Limit | None = None
 
     def query(self) -> dict[str, str]:
         params = _query(self)
@@ -215,7 +248,7 @@ class UserFilters(_Request):
     last_name: str | None = None
     invited_source: Literal["dashboard", "api"] | None = None
     level: Literal["owner", "admin", "member"] | None = None
-    limit: int | None = Field(default=None, ge=1, le=LIST_LIMIT_MAX)
+    limit: Limit | None = None
 
     def query(self) -> dict[str, str]:
         return _query(self)
@@ -379,9 +412,15 @@ class Page(BaseModel, Generic[Item]):
 
 
 class ViewerAPIError(Exception):
-    """Base of every failure; `message` is written for a coordinator."""
+    """Base of every failure; `message` is written for a coordinator.
+
+    For an error answer, `code` is the API's error code and `body` the parsed JSON (or raw
+    text) of the answer; both may hold patient data, so they are for code, never for logs.
+    """
 
     default_message = "The Viewer API could not complete the request."
+    code: str | None = None
+    body: Any = None
 
     def __init__(self, message: str | None = None, *, status_code: int | None = None) -> None:
         self.message = message or self.default_message
@@ -435,6 +474,8 @@ class AuthError(ViewerAPIError):
 
 
 class RateLimited(ViewerAPIError):
+    """429. `retry_after` is the wait in seconds the API asked for, when it said."""
+
     default_message = "The Viewer API is busy (too many requests). Try again in a moment."
 
     def __init__(
@@ -444,6 +485,12 @@ class RateLimited(ViewerAPIError):
         status_code: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        if message is None and retry_after is not None and retry_after > 0:
+            seconds = math.ceil(retry_after)
+            message = (
+                "The Viewer API is busy (too many requests). Try again in "
+                f"{seconds} second{'s' if seconds != 1 else ''}."
+            )
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 
@@ -468,23 +515,35 @@ class BadResponse(ViewerAPIError):
 
 # Outcomes that leave a create in doubt: the request may have reached the API.
 class _OutcomeUnknown(Unavailable):
-    pass
+    def __init__(self, *, status_code: int | None = None, in_flight: bool = False) -> None:
+        super().__init__(status_code=status_code)
+        # No answer came (timeout, dropped connection) or a gateway gave up waiting (502,
+        # 504): the API may still be carrying the request out.
+        self.in_flight = in_flight
 
 
 # --- The client --------------------------------------------------------------------------------
 
-_TRANSPORT_ERRORS_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that happen before a single byte of the request left: the API cannot have acted.
+_ERRORS_BEFORE_SENDING = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 _MAX_ATTEMPTS: Final = 3
 _BACKOFF_BASE_SECONDS: Final = 0.25
 _BACKOFF_CAP_SECONDS: Final = 2.0
+# Retries of one call (waits included) start only while this much time has not yet passed.
 _RETRY_BUDGET_SECONDS: Final = 6.0
 
 
 def _segment(value: str) -> str:
-    """One percent-encoded path segment (§2.4); dots stay, "." and ".." are refused."""
+    """One percent-encoded path segment, as the SDK writes it (§2.4): RFC 3986 `pchar`s stay
+    (so do the dots of a UID), "/" and everything else is encoded; "." and ".." are refused."""
     if value in {"", ".", ".."}:
         raise NotFound()
-    return quote(value, safe="")
+    return quote(value, safe="!$&'()*+,;=:@")
 
 
 class ViewerAPI:
@@ -506,6 +565,8 @@ class ViewerAPI:
                 "VIEWER_API_KEY is missing). Ask an administrator."
             )
         self.base_url = base_url.rstrip("/")
+        # Same base URL and key → same namespace on every app instance, so they share cache
+        # entries; the key itself only enters through a one-way hash.
         self.cache_namespace = hashlib.sha256(f"{self.base_url}\n{api_key}".encode()).hexdigest()[
             :16
         ]
@@ -525,8 +586,15 @@ class ViewerAPI:
     def close(self) -> None:
         self._http.close()
 
-    # One exchange, mapped to data or to our exceptions. `template` is the path with
-    # placeholders, logged instead of the real path (which may hold a UID).
+    def sleep(self, seconds: float) -> None:
+        """Wait between attempts (tests give the client a recording fake)."""
+        self._sleep(seconds)
+
+    # One call, mapped to data or to our exceptions. Only GETs are retried (connection errors,
+    # timeouts, 408, 429, 5xx), at most _MAX_ATTEMPTS times and never after the retry budget:
+    # a wait the API asks for (Retry-After) is honoured, and when it would overrun the budget
+    # the call gives up at once. `template` is the path with placeholders; it is what gets
+    # logged, never the real path (which may hold a UID).
     def request(
         self,
         method: str,
@@ -535,6 +603,7 @@ class ViewerAPI:
         path_params: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
+        not_found: str | None = None,
     ) -> Any:
         path = template.format(**{k: _segment(v) for k, v in (path_params or {}).items()})
         retry = method == "GET"
@@ -543,34 +612,34 @@ class ViewerAPI:
         while True:
             attempt += 1
             started = time.monotonic()
+            retry_after: float | None = None
             try:
                 response = self._http.request(method, path.lstrip("/"), params=params, json=json)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 self._log(method, template, type(exc).__name__, started, attempt)
                 error: ViewerAPIError = (
                     Unavailable(status_code=None)
-                    if isinstance(exc, _TRANSPORT_ERRORS_BEFORE_SENDING)
-                    else _OutcomeUnknown(status_code=None)
+                    if isinstance(exc, _ERRORS_BEFORE_SENDING)
+                    else _OutcomeUnknown(status_code=None, in_flight=True)
                 )
-                retry_after = None
             else:
                 self._log(method, template, response.status_code, started, attempt)
                 if response.is_success:
                     return self._json(response)
-                error = _error_from_response(response)
-                retry_after = error.retry_after if isinstance(error, RateLimited) else None
+                error = _error_from_response(response, not_found=not_found)
+                retry_after = _retry_after(response)
             if not (retry and _retryable(error) and attempt < _MAX_ATTEMPTS):
                 raise error
             wait = _backoff(attempt, retry_after)
             if time.monotonic() + wait > deadline:
                 raise error
-            self._sleep(wait)
+            self.sleep(wait)
 
     @staticmethod
     def _json(response: httpx.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except ValueError:  # not JSON, or not UTF-8
             raise BadResponse(status_code=response.status_code) from None
 
     @staticmethod
@@ -590,57 +659,93 @@ def _retryable(error: ViewerAPIError) -> bool:
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None and 0 < retry_after <= _RETRY_BUDGET_SECONDS:
+    """The wait before the next attempt: what the API asked for, else capped backoff."""
+    if retry_after is not None and retry_after > 0:
         return retry_after
     base = min(_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), _BACKOFF_CAP_SECONDS)
     return base * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not security
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = response.headers.get(header)
-        if raw:
-            try:
-                return float(raw) / scale
-            except ValueError:
-                continue
-    return None
+    """Seconds from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date (§1.6)."""
+    raw_ms = response.headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def _error_from_response(response: httpx.Response) -> ViewerAPIError:
+def _error_from_response(
+    response: httpx.Response, *, not_found: str | None = None
+) -> ViewerAPIError:
     """Translate an error status to our hierarchy, keeping the API's message and details."""
     status = response.status_code
-    message, field_errors = _error_body(response)
+    message, field_errors, code, body = _error_body(response)
+    error: ViewerAPIError
     if status in (400, 422):
-        return InvalidRequest(message, status_code=status, field_errors=field_errors)
-    if status in (401, 403):
-        return AuthError(status_code=status)
-    if status == 404:
-        return NotFound(status_code=status)
-    if status == 409:
-        return Conflict(message, status_code=status)
-    if status == 429:
-        return RateLimited(status_code=status, retry_after=_retry_after(response))
-    if status == 408 or status >= 500:
-        return _OutcomeUnknown(status_code=status)
-    return ViewerAPIError(message, status_code=status)
+        error = InvalidRequest(message, status_code=status, field_errors=field_errors)
+    elif status == 401:
+        error = AuthError(status_code=status)
+    elif status == 403:
+        error = AuthError(
+            "The Viewer API does not allow Viewer Admin's API key to do this. Ask an "
+            "administrator to check that the key has Viewer access.",
+            status_code=status,
+        )
+    elif status == 404:
+        error = NotFound(not_found, status_code=status)
+    elif status == 409:
+        error = Conflict(message, status_code=status)
+    elif status == 429:
+        error = RateLimited(status_code=status, retry_after=_retry_after(response))
+    elif status == 408 or status >= 500:
+        error = _OutcomeUnknown(status_code=status, in_flight=status in (502, 504))
+    else:
+        error = ViewerAPIError(message, status_code=status)
+    error.code = code
+    error.body = body
+    return error
 
 
-def _error_body(response: httpx.Response) -> tuple[str | None, dict[str, list[str]]]:
-    """Message and per-field details from `{"error": {...}}` (§12.1), or the raw text."""
+def _error_body(
+    response: httpx.Response,
+) -> tuple[str | None, dict[str, list[str]], str | None, Any]:
+    """Message, per-field details and code from `{"error": {...}}` (§12.1), with the parsed
+    body. Without that shape the message is the raw text (unless it is an HTML page)."""
     try:
         body = response.json()
+    except ValueError:
+        body = response.text
+    try:
         error = body["error"]
         message = str(error["message"])
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         text = response.text.strip()
-        return (text[:300] or None), {}
+        if "html" in response.headers.get("content-type", "").lower():
+            text = ""
+        return (text[:300] or None), {}, None, body
+    code = error.get("code")
     field_errors: dict[str, list[str]] = {}
     for detail in error.get("details") or []:
         if isinstance(detail, dict) and detail.get("field") and detail.get("message"):
             field = _our_field_name(str(detail["field"]))
             field_errors.setdefault(field, []).append(str(detail["message"]))
-    return message, field_errors
+    return message, field_errors, (str(code) if code else None), body
 
 
 def _our_field_name(wire_field: str) -> str:
@@ -653,9 +758,22 @@ def _parse(model: type[Model], data: Any) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = sorted({".".join(str(part) for part in e["loc"]) for e in exc.errors()})
-        logger.warning("viewer_api unexpected response shape: %s", ", ".join(fields))
+        logger.warning(
+            "viewer_api unexpected response shape: %s",
+            ", ".join(sorted({_safe_location(e["loc"]) for e in exc.errors()})),
+        )
         raise BadResponse() from None
+
+
+def _safe_location(loc: tuple[int | str, ...]) -> str:
+    """Where a response broke the model, for the log: field names and list indexes only (a
+    metadata key is data, so the path stops at `metadata`)."""
+    parts: list[str] = []
+    for part in loc:
+        parts.append(str(part))
+        if part == "metadata":
+            break
+    return ".".join(parts)
 
 
 def _parse_page(model: type[Item], key: str, data: Any) -> Page[Item]:
@@ -665,6 +783,23 @@ def _parse_page(model: type[Item], key: str, data: Any) -> Page[Item]:
         raise BadResponse()
     envelope = {"items": data[key], "cursor": data.get("cursor"), "has_more": data.get("hasMore")}
     return _parse(Page[model], envelope)  # type: ignore[valid-type]
+
+
+def _walk(fetch: Callable[[str | None], Page[Item]]) -> Iterator[Page[Item]]:
+    """Every page, following cursors (§5); a cursor the API hands out twice is a BadResponse
+    rather than an endless loop."""
+    seen: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        yield page
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+        if cursor in seen:
+            logger.warning("viewer_api list cursor repeated; stopping")
+            raise BadResponse()
+        seen.add(cursor)
 
 
 # --- The process-wide client -------------------------------------------------------------------
@@ -707,25 +842,50 @@ def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
 
 def study_create(*, data: StudyCreate) -> Study:
     """Create a study. Never sends twice: when the outcome is unknown (timeout after sending,
-    dropped connection, 5xx) it looks the UID up, and a study with the submitted values is the
-    result. A duplicate UID raises Conflict carrying the existing study."""
+    dropped connection, 408/5xx) it looks the UID up, and a study with the submitted values is
+    the result; otherwise the original error stands. A duplicate UID raises Conflict carrying
+    the existing study (other conflicts keep the API's message and carry none)."""
     client = get_client()
     try:
         body = client.request("POST", "/v1/viewer/studies", json=data.wire())
-    except _OutcomeUnknown:
-        found = _find_by_uid(data.study_instance_uid)
-        if found is not None and _matches(found, data):
-            logger.info("viewer_api create outcome recovered by UID lookup")
-            return found
-        raise
+    except _OutcomeUnknown as exc:
+        found = _recover_created(client, data, in_flight=exc.in_flight)
+        if found is None:
+            raise
+        logger.info("viewer_api create outcome recovered by UID lookup")
+        return found
     except Conflict as exc:
         existing = _find_by_uid(data.study_instance_uid)
-        raise Conflict(
+        if existing is None:
+            raise
+        conflict = Conflict(
             "A study with this Study Instance UID already exists.",
             status_code=exc.status_code,
             existing=existing,
-        ) from None
+        )
+        conflict.code, conflict.body = exc.code, exc.body
+        raise conflict from None
     return _parse(Study, body)
+
+
+# When a create may still be running on the API, the UID is looked up again after these waits
+# while the API says it does not know it yet.
+_RECOVERY_WAITS: Final = (0.5, 1.5)
+
+
+def _recover_created(client: ViewerAPI, data: StudyCreate, *, in_flight: bool) -> Study | None:
+    """The study this create made, if a lookup by UID finds it with the submitted values."""
+    for wait in (0.0, *(_RECOVERY_WAITS if in_flight else ())):
+        if wait:
+            client.sleep(wait)
+        try:
+            found = study_get_by_uid(study_instance_uid=data.study_instance_uid)
+        except NotFound:
+            continue
+        except ViewerAPIError:
+            return None
+        return found if _matches(found, data) else None
+    return None
 
 
 def _find_by_uid(study_instance_uid: str) -> Study | None:
@@ -736,9 +896,11 @@ def _find_by_uid(study_instance_uid: str) -> Study | None:
 
 
 def _matches(study: Study, data: StudyCreate) -> bool:
-    """Whether a study found by UID is the one this create asked for."""
+    """Whether a study found by UID is the one this create asked for (a new study is never
+    cancelled; every submitted value must be there, unsent optional ones empty)."""
     return (
-        study.severity == data.severity
+        not study.is_cancelled
+        and study.severity == data.severity
         and study.study_description == data.study_description
         and (study.assigned_to.user_id if study.assigned_to else None) == data.assigned_to
         and (study.express_customer.express_customer_id if study.express_customer else None)
@@ -747,9 +909,19 @@ def _matches(study: Study, data: StudyCreate) -> bool:
     )
 
 
+_STUDY_NOT_FOUND: Final = (
+    "The Viewer API has no such study. It may have been removed, or the link is out of date."
+)
+_USER_NOT_FOUND: Final = "The Viewer API has no such user. Choose another assignee."
+_CUSTOMER_NOT_FOUND: Final = "The Viewer API has no such Express customer. Choose another one."
+
+
 def study_get(*, study_id: str) -> Study:
     body = get_client().request(
-        "GET", "/v1/viewer/studies/{studyId}", path_params={"studyId": study_id}
+        "GET",
+        "/v1/viewer/studies/{studyId}",
+        path_params={"studyId": study_id},
+        not_found=_STUDY_NOT_FOUND,
     )
     return _parse(Study, body)
 
@@ -759,6 +931,7 @@ def study_get_by_uid(*, study_instance_uid: str) -> Study:
         "GET",
         "/v1/viewer/studies/by-uid/{studyInstanceUid}",
         path_params={"studyInstanceUid": study_instance_uid},
+        not_found="The Viewer API has no study with this Study Instance UID.",
     )
     return _parse(Study, body)
 
@@ -769,6 +942,7 @@ def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
         "/v1/viewer/studies/{studyId}",
         path_params={"studyId": study_id},
         json=changes.wire(),
+        not_found=_STUDY_NOT_FOUND,
     )
     return _parse(Study, body)
 
@@ -783,17 +957,13 @@ def study_list(*, filters: StudyFilters | None = None, cursor: str | None = None
 
 def study_pages(*, filters: StudyFilters | None = None) -> Iterator[Page[Study]]:
     """Every page, sending the original filters with each cursor (§5)."""
-    cursor: str | None = None
-    while True:
-        page = study_list(filters=filters, cursor=cursor)
-        yield page
-        cursor = page.next_cursor
-        if cursor is None:
-            return
+    return _walk(lambda cursor: study_list(filters=filters, cursor=cursor))
 
 
 def _study_action(path: str, study_id: str) -> Any:
-    return get_client().request("POST", path, json={"studyId": study_id})
+    return get_client().request(
+        "POST", path, json={"studyId": study_id}, not_found=_STUDY_NOT_FOUND
+    )
 
 
 def study_cancel(*, study_id: str) -> ActionResult:
@@ -821,7 +991,12 @@ def user_list(*, filters: UserFilters | None = None, cursor: str | None = None) 
 
 
 def user_get(*, user_id: str) -> User:
-    body = get_client().request("GET", "/v1/viewer/users/{userId}", path_params={"userId": user_id})
+    body = get_client().request(
+        "GET",
+        "/v1/viewer/users/{userId}",
+        path_params={"userId": user_id},
+        not_found=_USER_NOT_FOUND,
+    )
     return _parse(User, body)
 
 
@@ -873,14 +1048,17 @@ def customer_list(*, cursor: str | None = None, limit: int | None = None) -> Pag
     if cursor:
         params["cursor"] = cursor
     if limit is not None:
-        params["limit"] = str(limit)
+        params["limit"] = str(_LIMIT.validate_python(limit))
     body = get_client().request("GET", "/v1/express", params=params)
     return _parse_page(ExpressCustomer, "expressCustomers", body)
 
 
 def customer_get(*, customer_id: str) -> ExpressCustomer:
     body = get_client().request(
-        "GET", "/v1/express/{expressCustomerId}", path_params={"expressCustomerId": customer_id}
+        "GET",
+        "/v1/express/{expressCustomerId}",
+        path_params={"expressCustomerId": customer_id},
+        not_found=_CUSTOMER_NOT_FOUND,
     )
     return _parse(ExpressCustomer, body)
 
@@ -889,14 +1067,8 @@ def customers_all() -> list[ExpressCustomer]:
     """Every Express customer (a clinic has few), cached briefly."""
 
     def load() -> list[ExpressCustomer]:
-        customers: list[ExpressCustomer] = []
-        cursor: str | None = None
-        while True:
-            page = customer_list(cursor=cursor, limit=LIST_LIMIT_MAX)
-            customers += page.items
-            cursor = page.next_cursor
-            if cursor is None:
-                return customers
+        pages = _walk(lambda cursor: customer_list(cursor=cursor, limit=LIST_LIMIT_MAX))
+        return [customer for page in pages for customer in page.items]
 
     return _cached("customers:all", load, TypeAdapter(list[ExpressCustomer]))
 
