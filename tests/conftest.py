@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from playwright.sync_api import Page
 
+from sandbox.factories import SandboxFactory
+from sandbox.models import SandboxFault
+from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
@@ -98,3 +103,81 @@ def sign_in(page: Page, live_server: Any) -> Callable[[str], Page]:
         return page
 
     return _sign_in
+
+
+# --- Viewer API sandbox ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_url(live_server: Any, settings: Any) -> str:
+    """The sandbox served by live_server, e.g. "http://localhost:PORT/sandbox"; the app's
+    VIEWER_API_BASE_URL points at it (the key is the default settings.VIEWER_API_KEY).
+
+    Needs @pytest.mark.django_db(transaction=True). Transactional tests start with empty tables:
+    create sandbox data with `sandbox_factory` or `sandbox_seeded`.
+    """
+    url = f"{live_server.url}/sandbox"
+    settings.VIEWER_API_BASE_URL = url
+    return url
+
+
+class SandboxFaults:
+    """Arms faults through the sandbox's control endpoint, over HTTP like any outside caller."""
+
+    def __init__(self, base_url: str) -> None:
+        self.url = f"{base_url}/_sandbox/faults"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {django_settings.VIEWER_API_KEY}"}
+
+    def arm(self, fault: str, **options: Any) -> dict[str, Any]:
+        """Arm a fault; snake_case options become the endpoint's camelCase keys, e.g.
+        `arm("rate_limit", retry_after=2, path="/v1/viewer/studies", method="POST", count=3)`.
+        Returns the armed fault as JSON (with its "id")."""
+        body: dict[str, Any] = {"fault": fault}
+        for name, value in options.items():
+            head, *rest = name.split("_")
+            body[head + "".join(part.title() for part in rest)] = value
+        response = httpx.post(self.url, json=body, headers=self._headers(), timeout=10)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def armed(self) -> list[dict[str, Any]]:
+        """The faults still armed."""
+        response = httpx.get(self.url, headers=self._headers(), timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["faults"]
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        response = httpx.delete(self.url, headers=self._headers(), timeout=10)
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def sandbox_faults(sandbox_url: str) -> Iterator[SandboxFaults]:
+    """Arm sandbox faults for the live server: `sandbox_faults.arm("status", status=503)`.
+
+    Teardown disarms everything, which also ends requests still hanging on a fault.
+    """
+    faults = SandboxFaults(sandbox_url)
+    yield faults
+    try:
+        faults.clear()
+    except (httpx.HTTPError, AssertionError):
+        SandboxFault.objects.all().delete()
+
+
+@pytest.fixture
+def sandbox_factory(db: None) -> SandboxFactory:
+    """Rows straight into the sandbox's tables, in the clinic of VIEWER_API_KEY:
+    `.user(**fields)`, `.customer(members=[...], **fields)`, `.study(**fields)` and
+    `.api_key(raw_key, clinic_id=..., is_viewer_enabled=...)` (model field names)."""
+    return SandboxFactory()
+
+
+@pytest.fixture
+def sandbox_seeded(db: None) -> SeedResult:
+    """A small seeded dataset in the clinic of VIEWER_API_KEY: 8 users (an owner, a revoked
+    user), 3 Express customers (one deactivated) and 12 studies."""
+    return seed_sandbox(users=8, studies=12)

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "studies",
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -253,5 +254,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request URL at INFO; URLs can carry UIDs and names. Our service
+        # module writes its own line per call instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

@@ -1,5 +1,6 @@
-"""Top-level URLs: sign-in, health, admin and the coordinator app."""
+"""Top-level URLs: sign-in, health, admin, the coordinator app and (when enabled) the sandbox."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -17,3 +18,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("studies.urls")),
 ]
+
+if settings.SANDBOX_ENABLED:
+    # The Viewer API sandbox: an API with bearer keys, no sign-in (see sandbox/urls.py).
+    urlpatterns = [path("sandbox/", include("sandbox.urls")), *urlpatterns]

@@ -1,0 +1,307 @@
+"""Fault injection (sandbox only): arm the next N matching `/v1` requests to misbehave.
+
+Faults are armed through `POST <base>/_sandbox/faults` (see `sandbox.views.faults`) and stored in
+the database, so a test or a demo can arm one from any thread or process and the server applies
+it. Each matching request consumes one count; the oldest armed fault that matches wins. Disarming
+(`DELETE`, or emptying the table) also cuts short requests still waiting out a latency or hang
+fault: they answer 503 without doing anything, so a hang never outlives the test that armed it.
+
+Kinds (§12.23 and the issue's list):
+- `latency`: wait `seconds` (default 1), then answer normally.
+- `hang`: wait `seconds` (default 30, meant to exceed the client's timeout), then answer.
+- `status`: answer `status` (500, 502 or 503; default 500) with the error body, doing nothing.
+- `rate_limit`: answer 429 `rate_limited` with `Retry-After: retryAfter` (default 1).
+- `malformed_json`: answer 200 with `Content-Type: application/json` and a body that is not JSON.
+- `commit_then_fail`: carry the request out for real, then answer 502 (`mode: "status"`, the
+  default) or, with `mode: "drop"`, announce the full Content-Length, send half of the body and
+  shut the connection down, so the client sees a transport error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import Any, Final
+
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from sandbox.errors import error_response
+from sandbox.models import SandboxFault, now_ms
+from sandbox.serializers import JSON, timestamp
+from sandbox.validation import Errors
+
+logger = logging.getLogger(__name__)
+
+Kind = SandboxFault.Kind
+HTTP_METHODS: Final = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS")
+MAX_COUNT: Final = 10_000
+MAX_SECONDS: Final = 600.0
+FAULT_STATUSES: Final = (500, 502, 503)
+COMMIT_MODES: Final = ("status", "drop")
+MALFORMED_BODY: Final = b'{"studies": [{"studyId": "stu_'
+
+
+# --- Arming ----------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value):
+        return None
+    return value
+
+
+def _seconds(body: Mapping[str, Any], default: float, errors: Errors) -> float:
+    raw = body.get("seconds", default)
+    value = _number(raw)
+    if value is None or not 0 <= value <= MAX_SECONDS:
+        errors.add("seconds", f"must be a number of seconds from 0 to {MAX_SECONDS:g}")
+        return default
+    return value
+
+
+def build_fault(body: Mapping[str, Any]) -> SandboxFault:
+    """An unsaved fault from the control endpoint's JSON body, or a 400 naming the field."""
+    errors = Errors()
+    kind = body.get("fault")
+    if kind not in Kind.values:
+        errors.add("fault", "must be one of: " + ", ".join(Kind.values))
+
+    method = body.get("method")
+    if method is not None:
+        if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+            errors.add("method", "must be one of: " + ", ".join(HTTP_METHODS))
+            method = None
+        else:
+            method = method.upper()
+
+    path = body.get("path")
+    if path is not None and (
+        not isinstance(path, str) or not path.startswith("/") or len(path) > 200 or "\x00" in path
+    ):
+        errors.add("path", 'must be a path relative to the sandbox base, e.g. "/v1/viewer/studies"')
+        path = None
+
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+        errors.add("count", f"must be a whole number from 1 to {MAX_COUNT}")
+        count = 1
+
+    options: dict[str, Any] = {}
+    if kind == Kind.LATENCY:
+        options["seconds"] = _seconds(body, 1.0, errors)
+    elif kind == Kind.HANG:
+        options["seconds"] = _seconds(body, 30.0, errors)
+    elif kind == Kind.STATUS:
+        status = body.get("status", 500)
+        if isinstance(status, bool) or status not in FAULT_STATUSES:
+            errors.add("status", "must be 500, 502 or 503")
+        options["status"] = status
+    elif kind == Kind.RATE_LIMIT:
+        retry_after = _number(body.get("retryAfter", 1))
+        if retry_after is None or not 0 <= retry_after <= 3600:
+            errors.add("retryAfter", "must be a number of seconds from 0 to 3600")
+        options["retryAfter"] = retry_after
+    elif kind == Kind.COMMIT_THEN_FAIL:
+        mode = body.get("mode", "status")
+        if mode not in COMMIT_MODES:
+            errors.add("mode", "must be status or drop")
+        options["mode"] = mode
+
+    errors.raise_if_any()
+    return SandboxFault(
+        kind=kind,
+        method=method or "",
+        path=path or "",
+        count=count,
+        remaining=count,
+        options=options,
+    )
+
+
+def fault_json(fault: SandboxFault) -> JSON:
+    return {
+        "id": fault.fault_id,
+        "fault": fault.kind,
+        "method": fault.method or None,
+        "path": fault.path or None,
+        "count": fault.count,
+        "remaining": fault.remaining,
+        "createdAt": timestamp(fault.created_at),
+        **fault.options,
+    }
+
+
+# --- Applying --------------------------------------------------------------------------------
+
+
+def take_fault(method: str, path: str) -> SandboxFault | None:
+    """Consume one count of the oldest armed fault matching this request, if any.
+
+    `path` is the request path relative to the sandbox base (e.g. `/v1/viewer/studies`). The
+    decrement is a conditional UPDATE, so concurrent requests never share one count.
+    """
+    for fault in SandboxFault.objects.filter(remaining__gt=0):
+        if fault.method and fault.method != method:
+            continue
+        if not path.startswith(fault.path or "/v1"):
+            continue
+        taken = SandboxFault.objects.filter(pk=fault.pk, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        )
+        if taken:
+            return fault
+    return None
+
+
+# Requests waiting out a `latency` or `hang` fault in this process, so that disarming can
+# interrupt them at once. Other processes notice through the database within POLL_SECONDS.
+POLL_SECONDS: Final = 0.25
+_waiting: dict[int, threading.Event] = {}
+_waiting_lock = threading.Lock()
+
+
+def _still_armed(fault_id: str) -> bool:
+    """Whether the fault's row still exists (spent rows stay until disarmed or flushed)."""
+    try:
+        return SandboxFault.objects.filter(pk=fault_id).exists()
+    except Exception:  # noqa: BLE001 - no database means nothing is armed any more
+        return False
+
+
+def _wait(fault: SandboxFault, seconds: float) -> bool:
+    """Sleep `seconds`; False as soon as the fault is disarmed (DELETE, or a flushed table)."""
+    event = threading.Event()
+    with _waiting_lock:
+        _waiting[id(event)] = event
+    try:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if event.wait(min(left, POLL_SECONDS)) or not _still_armed(fault.fault_id):
+                return False
+        return True
+    finally:
+        with _waiting_lock:
+            _waiting.pop(id(event), None)
+
+
+def disarm_all(wait_seconds: float = 2.0) -> int:
+    """Delete every fault, spent ones included, and interrupt the requests of this process that
+    are waiting out a fault; returns how many faults were deleted."""
+    deleted, _ = SandboxFault.objects.all().delete()
+    with _waiting_lock:
+        events = list(_waiting.values())
+    for event in events:
+        event.set()
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with _waiting_lock:
+            if not _waiting:
+                break
+        time.sleep(0.01)
+    return deleted
+
+
+def purge_spent(older_than: timedelta = timedelta(days=1)) -> None:
+    """Forget faults that were used up long ago."""
+    SandboxFault.objects.filter(remaining=0, created_at__lt=now_ms() - older_than).delete()
+
+
+def apply_fault(request: HttpRequest, path: str, work: Callable[[], HttpResponse]) -> HttpResponse:
+    """Answer the request through `work`, unless an armed fault says otherwise."""
+    fault = take_fault(request.method or "", path)
+    if fault is None:
+        return work()
+    logger.info("Sandbox fault %s (%s) on %s %s", fault.kind, fault.fault_id, request.method, path)
+    options = fault.options
+    if fault.kind in (Kind.LATENCY, Kind.HANG):
+        if not _wait(fault, float(options.get("seconds", 0))):
+            return error_response(
+                503, "internal", "Injected sandbox fault: disarmed while waiting; nothing done."
+            )
+        return work()
+    if fault.kind == Kind.STATUS:
+        status = int(options.get("status", 500))
+        return error_response(status, "internal", f"Injected sandbox fault: HTTP {status}.")
+    if fault.kind == Kind.RATE_LIMIT:
+        retry_after = float(options.get("retryAfter", 1))
+        return error_response(
+            429,
+            "rate_limited",
+            "Injected sandbox fault: too many requests.",
+            headers={"Retry-After": f"{retry_after:g}"},
+        )
+    if fault.kind == Kind.MALFORMED_JSON:
+        return HttpResponse(MALFORMED_BODY, content_type="application/json")
+    # commit_then_fail: the work is done (and committed) whatever the client then sees.
+    done = work()
+    if options.get("mode") == "drop":
+        dropped = _dropped_connection(request, done)
+        if dropped is not None:
+            return dropped
+    return error_response(
+        502,
+        "internal",
+        "Injected sandbox fault: the request was carried out, then the reply failed.",
+    )
+
+
+def _connection_fd(environ: Mapping[str, Any]) -> int | None:
+    """The file descriptor of the client connection, under gunicorn or Django's own server."""
+    gunicorn_socket = environ.get("gunicorn.socket")
+    if isinstance(gunicorn_socket, socket.socket):
+        return gunicorn_socket.fileno()
+    stream = environ.get("wsgi.input")
+    # Django's development/live server wraps the socket reader in a LimitedStream that keeps
+    # the reader's bound `read` method.
+    for candidate in (stream, getattr(getattr(stream, "_read", None), "__self__", None)):
+        fileno = getattr(candidate, "fileno", None)
+        if fileno is None:
+            continue
+        try:
+            fd = fileno()
+        except (OSError, ValueError, io.UnsupportedOperation):
+            continue
+        if isinstance(fd, int) and fd >= 0:
+            return fd
+    return None
+
+
+def _dropped_connection(request: HttpRequest, done: HttpResponse) -> HttpResponse | None:
+    """The real response's status and headers with its full Content-Length, but only half of its
+    body, after which the connection is shut down. None when the connection cannot be reached
+    (e.g. under Django's test client)."""
+    body = done.content
+    fd = _connection_fd(request.META)
+    if fd is None:
+        return None
+    duplicate = os.dup(fd)
+    try:
+        connection = socket.socket(fileno=duplicate)
+    except OSError:
+        os.close(duplicate)
+        return None
+
+    def stream() -> Iterator[bytes]:
+        try:
+            yield body[: max(1, len(body) // 2)]
+        finally:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    response = StreamingHttpResponse(
+        stream(), status=done.status_code, content_type="application/json"
+    )
+    response["Content-Length"] = str(max(len(body), 2))
+    return response
