@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from playwright.sync_api import Page
 
 from sandbox.factories import SandboxFactory
@@ -32,6 +33,14 @@ def make_user(username: str, group: str) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD)
     user.groups.add(Group.objects.get(name=group))
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Start every test with an empty cache. The cache lives in a database table that the
+    flush between transactional tests leaves alone, so cached API lists would leak."""
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 @pytest.fixture

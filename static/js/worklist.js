@@ -1,0 +1,58 @@
+// The worklist's small helpers on top of htmx. Everything here is an improvement: without
+// JavaScript the page works through plain links and forms.
+(function () {
+  "use strict";
+
+  // Filter requests: leave empty fields out of the query string, so the address bar shows only
+  // the filters that are on; the assignee search text is not a filter.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const source = event.detail.elt;
+    if (!(source instanceof Element) || !source.closest("#worklist-filters")) { return; }
+    const params = event.detail.parameters;
+    const keys = [];
+    params.forEach(function (value, key) { keys.push(key); });
+    keys.forEach(function (key) {
+      const drop = params.get(key) === "" ||
+        (key === "assignee_query" && !source.hasAttribute("data-assignee-query"));
+      if (drop) { params.delete(key); }
+    });
+  });
+
+  // A fragment request that ended on the sign-in page (the session expired): go there for
+  // real instead of swapping the sign-in form into the list.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const xhr = event.detail.xhr;
+    if (!xhr || !xhr.responseURL) { return; }
+    const landed = new URL(xhr.responseURL);
+    if (landed.origin === window.location.origin && landed.pathname === "/login/") {
+      event.detail.shouldSwap = false;
+      window.location.assign(landed.pathname + landed.search);
+    }
+  });
+
+  // "Load more": keep the keyboard where the reader is, on the first row that arrived.
+  let lastRowBeforeMore = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (target && target.id === "load-more") {
+      lastRowBeforeMore = target.previousElementSibling;
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (lastRowBeforeMore) {
+      const next = lastRowBeforeMore.isConnected ? lastRowBeforeMore.nextElementSibling : null;
+      const link = next && next.querySelector(".worklist-desc a");
+      if (link) { link.focus(); }
+      lastRowBeforeMore = null;
+    }
+
+    // Quick-create: after a study was created the form comes back empty; start again at its
+    // first field.
+    const elt = event.detail.elt;
+    if (elt instanceof Element && elt.matches("[data-quick-create][data-created]")) {
+      const first = elt.querySelector("form select, form input:not([type=hidden]), form textarea");
+      if (first) { first.focus(); }
+    }
+  });
+})();

@@ -1,0 +1,237 @@
+"""The worklist's filters: the query string of `/`, parsed into the API's `StudyFilters`.
+
+Every filter lives in the URL (shareable, back-button safe) and is applied by the API, never in
+Python. A value that does not parse is dropped with a message next to its control, so a
+mangled link still shows a worklist instead of an error page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from django import forms
+from django.http import QueryDict
+from django.urls import reverse
+
+from studies.viewer_api import (
+    NO_CUSTOMER,
+    UNASSIGNED,
+    ExpressCustomer,
+    Severity,
+    StudyFilters,
+    ViewerStatus,
+)
+
+PAGE_SIZE: Final = 50
+DESCRIPTION_MAX_LENGTH: Final = 200
+
+# Query-string values of the "cancelled" filter. Active only is the default.
+ACTIVE: Final = "active"
+CANCELLED: Final = "cancelled"
+ALL: Final = "all"
+
+_USER_ID = re.compile(r"^usr_[0-9a-fA-F]{32}$")
+_CUSTOMER_ID = re.compile(r"^cus_[0-9a-fA-F]{32}$")
+# The API's cursors are Base64 (§5); accept the URL-safe alphabet too, and nothing else.
+_CURSOR = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
+_OFF = {"invalid_choice": "%(value)s is not one of the choices; this filter is off."}
+
+
+def worklist_url(query: str = "") -> str:
+    """The worklist's URL with a query string (from `WorklistFilterForm.query`)."""
+    return reverse("home") + (f"?{query}" if query else "")
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    """One filter that is on, in words, with the query string that turns it off."""
+
+    name: str
+    label: str
+    without: str
+    action: str = "remove"
+
+    @property
+    def url(self) -> str:
+        """The worklist without this filter."""
+        return worklist_url(self.without)
+
+
+class WorklistFilterForm(forms.Form):
+    """The filter bar. Bound to `request.GET`; every field is optional."""
+
+    severity = forms.ChoiceField(
+        label="Severity",
+        required=False,
+        error_messages=_OFF,
+        choices=[("", "Any severity")] + [(s.value, s.label) for s in Severity],
+    )
+    status = forms.ChoiceField(
+        label="Viewer status",
+        required=False,
+        error_messages=_OFF,
+        choices=[("", "Any status")] + [(s.value, s.label) for s in ViewerStatus],
+    )
+    cancelled = forms.ChoiceField(
+        label="Cancelled",
+        required=False,
+        error_messages=_OFF,
+        # Active only is the default, so it needs no parameter ("active" is accepted too).
+        choices=[("", "Active"), (CANCELLED, "Cancelled"), (ALL, "All")],
+    )
+    # The assignee filter uses the assignee type-ahead's names (studies.forms.AssigneePickerForm):
+    # `assigned_to` is the chosen user or "unassigned"; the picker's `assignee_query` (the search
+    # text) is not a filter and is left to the picker.
+    assigned_to = forms.CharField(label="Assignee", required=False, max_length=64)
+    customer = forms.ChoiceField(label="Express customer", required=False, error_messages=_OFF)
+    q = forms.CharField(
+        label="Description contains",
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    # Everything in the query string that is a filter (the cursor is not: it is a position).
+    FILTER_NAMES: Final = ("severity", "status", "cancelled", "assigned_to", "customer", "q")
+
+    def __init__(
+        self,
+        data: QueryDict,
+        *,
+        customers: Sequence[ExpressCustomer] = (),
+        assignee_label: str | None = None,
+    ) -> None:
+        if data.get("cancelled") == ACTIVE:
+            data = data.copy()
+            data["cancelled"] = ""
+        # Ids differ from the quick-create form's, which shares some field names.
+        super().__init__(data, auto_id="filter_%s")
+        self.assignee_label = assignee_label
+        self._customer_names = {c.express_customer_id: c.express_customer_name for c in customers}
+        choices = [("", "Any customer"), (NO_CUSTOMER, "No customer")]
+        choices += [
+            (
+                c.express_customer_id,
+                c.express_customer_name + ("" if c.is_active else " (inactive)"),
+            )
+            for c in sorted(customers, key=lambda c: c.express_customer_name.lower())
+        ]
+        chosen = data.get("customer", "")
+        if _CUSTOMER_ID.fullmatch(chosen) and chosen not in self._customer_names:
+            # The customer list could not be loaded, or is older than the link: keep the filter.
+            choices.append((chosen, chosen))
+        self.fields["customer"].choices = choices
+
+    def clean_assigned_to(self) -> str:
+        value: str = self.cleaned_data["assigned_to"].strip()
+        if value and value != UNASSIGNED and not _USER_ID.fullmatch(value):
+            raise forms.ValidationError("This is not a Viewer user; showing every assignee.")
+        return value
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"].split())
+
+    def value(self, name: str) -> str:
+        """The cleaned value of one filter; "" when absent or invalid."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return str(self.cleaned_data.get(name) or "")
+
+    @property
+    def cancelled_value(self) -> str:
+        return self.value("cancelled") or ACTIVE
+
+    def to_filters(self, *, limit: int = PAGE_SIZE) -> StudyFilters:
+        """The API query for these filters; invalid values are left out."""
+        cancelled = self.cancelled_value
+        return StudyFilters(
+            severity=self.value("severity") or None,
+            study_viewer_status=self.value("status") or None,
+            is_cancelled=None if cancelled == ALL else cancelled == CANCELLED,
+            assigned_to=self.value("assigned_to") or None,
+            express_customer_id=self.value("customer") or None,
+            study_description=self.value("q") or None,
+            limit=limit,
+        )
+
+    def query(self, **changes: str | None) -> str:
+        """The query string of these filters (no cursor), with `changes` applied; None removes."""
+        params = QueryDict(mutable=True)
+        for name in self.FILTER_NAMES:
+            value = self.value(name)
+            if value:
+                params[name] = value
+        for name, value in changes.items():
+            if value:
+                params[name] = value
+            else:
+                params.pop(name, None)
+        return params.urlencode()
+
+    def active_filters(self) -> list[ActiveFilter]:
+        """The filters that are on, in words, for the summary and the empty state."""
+        active: list[ActiveFilter] = []
+        severity = self.value("severity")
+        if severity:
+            active.append(
+                ActiveFilter(
+                    "severity", f"Severity {Severity(severity).label}", self.query(severity=None)
+                )
+            )
+        status = self.value("status")
+        if status:
+            active.append(
+                ActiveFilter(
+                    "status", f"Viewer status {ViewerStatus(status).label}", self.query(status=None)
+                )
+            )
+        cancelled = self.cancelled_value
+        if cancelled == ACTIVE:
+            active.append(
+                ActiveFilter(
+                    "cancelled",
+                    "Active studies only",
+                    self.query(cancelled=ALL),
+                    action="include cancelled",
+                )
+            )
+        elif cancelled == CANCELLED:
+            active.append(
+                ActiveFilter(
+                    "cancelled",
+                    "Cancelled studies only",
+                    self.query(cancelled=None),
+                    action="show active",
+                )
+            )
+        assignee = self.value("assigned_to")
+        if assignee == UNASSIGNED:
+            active.append(ActiveFilter("assigned_to", "Unassigned", self.query(assigned_to=None)))
+        elif assignee:
+            name = self.assignee_label or assignee
+            active.append(
+                ActiveFilter("assigned_to", f"Assigned to {name}", self.query(assigned_to=None))
+            )
+        customer = self.value("customer")
+        if customer == NO_CUSTOMER:
+            active.append(
+                ActiveFilter("customer", "No Express customer", self.query(customer=None))
+            )
+        elif customer:
+            name = self._customer_names.get(customer, customer)
+            active.append(ActiveFilter("customer", f"Customer {name}", self.query(customer=None)))
+        q = self.value("q")
+        if q:
+            active.append(
+                ActiveFilter("q", f"Description contains \u201c{q}\u201d", self.query(q=None))
+            )
+        return active
+
+
+def parse_cursor(data: QueryDict) -> str | None:
+    """The page position from the query string, or None for the first page."""
+    cursor = data.get("cursor", "").strip()
+    return cursor if _CURSOR.fullmatch(cursor) else None

@@ -1,0 +1,547 @@
+"""Forms of the coordinator app.
+
+The rules themselves (DICOM UID, ID formats, metadata limits, description length) live in the
+service module `studies.viewer_api`; these forms only apply them and put each message at the
+field it belongs to. The pieces are meant to be combined:
+
+- `AssigneePickerForm`: the assignee type-ahead's two fields (search text and chosen user);
+  `assignee_options()` builds what the `studies/_assignee_picker.html` partial shows.
+- `StudyBaseForm`: token, severity, description, UID and assignee (the quick-create form).
+- `StudyCreateForm`: the full form, with the Express customer.
+- `MetadataFormSet`: the key/value rows, at most 50, shared by create and edit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.formsets import (
+    INITIAL_FORM_COUNT,
+    MAX_NUM_FORM_COUNT,
+    MIN_NUM_FORM_COUNT,
+    TOTAL_FORM_COUNT,
+    ManagementForm,
+)
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from studies import viewer_api
+from studies.viewer_api import (
+    DESCRIPTION_MAX_LENGTH,
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_PAIRS,
+    METADATA_VALUE_MAX_LENGTH,
+    ExpressCustomer,
+    InvalidRequest,
+    Severity,
+    StudyCreate,
+    User,
+    UserRef,
+    ViewerAPIError,
+    dicom_uid_problem,
+    metadata_problems,
+)
+
+SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
+ASSIGNEE_SEARCH_LIMIT = 10
+_USER_ID = TypeAdapter(viewer_api.UserId)
+_CUSTOMER_ID = TypeAdapter(viewer_api.CustomerId)
+
+
+def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
+    """A Django validator from one of the service module's "what is wrong" functions."""
+
+    def validate(value: str) -> None:
+        message = problem(value)
+        if message:
+            raise ValidationError(message, code="invalid")
+
+    return validate
+
+
+validate_dicom_uid = _problem_validator(dicom_uid_problem)
+
+
+def _matches(adapter: TypeAdapter[str], value: str) -> bool:
+    try:
+        adapter.validate_python(value)
+    except PydanticValidationError:
+        return False
+    return True
+
+
+# --- Field factories: one definition per field, shared by create, quick-create and edit ------
+
+
+def severity_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Severity",
+        choices=SEVERITY_CHOICES,
+        initial=Severity.NORMAL.value,
+        error_messages={"invalid_choice": "Choose Normal, High or STAT."},
+    )
+
+
+def description_field() -> forms.CharField:
+    return forms.CharField(
+        label="Study description",
+        max_length=DESCRIPTION_MAX_LENGTH,
+        error_messages={
+            "required": "Enter a study description.",
+            "max_length": (
+                "A study description has at most %(limit_value)d characters "
+                "(this one has %(show_value)d)."
+            ),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+def study_instance_uid_field() -> forms.CharField:
+    # No max_length: the DICOM rule says "too long" in its own words.
+    return forms.CharField(
+        label="Study Instance UID",
+        validators=[validate_dicom_uid],
+        error_messages={"required": dicom_uid_problem("")},
+        help_text="Digits separated by dots, at most 64 characters.",
+        widget=forms.TextInput(
+            attrs={
+                "class": "mono",
+                "inputmode": "decimal",
+                "autocomplete": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
+class _Form(forms.Form):
+    """Labels exactly as written (no trailing colon)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+# --- Assignee picker -------------------------------------------------------------------------
+
+
+class AssigneePickerForm(_Form):
+    """The assignee type-ahead: a search box and the chosen user's ID (empty: unassigned).
+
+    Used alone (with the embedding form's prefix) by the search endpoint, and as a base of the
+    study forms. Render it with `{% include "studies/_assignee_picker.html" %}` given `form`
+    and `picker` (from `assignee_options`).
+    """
+
+    assignee_query = forms.CharField(
+        label="Assignee",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"type": "search", "autocomplete": "off", "placeholder": "Name or email"}
+        ),
+    )
+    assigned_to = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_assigned_to(self) -> str | None:
+        value: str = self.cleaned_data.get("assigned_to", "")
+        if not value:
+            return None
+        if not _matches(_USER_ID, value):
+            raise ValidationError("Choose the assignee from the search results.", code="invalid")
+        return value
+
+
+@dataclass(frozen=True)
+class AssigneeChoice:
+    """One radio button of the picker."""
+
+    user_id: str
+    name: str
+    email: str
+    role: str = ""
+
+    @classmethod
+    def from_user(cls, user: User) -> AssigneeChoice:
+        return cls(user.user_id, user.display_name or user.email, user.email, user.clinic_role)
+
+    @classmethod
+    def from_ref(cls, ref: UserRef) -> AssigneeChoice:
+        return cls(ref.user_id, ref.display_name, ref.email)
+
+
+@dataclass(frozen=True)
+class AssigneeOptions:
+    """What the picker shows: the chosen user first, then the matches of the search."""
+
+    query: str
+    selected: AssigneeChoice | None
+    matches: list[AssigneeChoice] = field(default_factory=list)
+    searched: bool = False
+    error: str = ""
+
+
+def assignee_options(
+    form: AssigneePickerForm, *, current: UserRef | None = None
+) -> AssigneeOptions:
+    """Search the API's users for the form's query (at most ten, cached briefly) and describe
+    the chosen user. `current` is the assignee already known (e.g. a study's), which saves a
+    look-up. Failures become a message in the picker, never an exception."""
+    query = " ".join(str(form["assignee_query"].value() or "").split())
+    selected_id = str(form["assigned_to"].value() or "").strip()
+    if selected_id and not _matches(_USER_ID, selected_id):
+        selected_id = ""
+    error = ""
+    matches: list[AssigneeChoice] = []
+    if query:
+        try:
+            users = viewer_api.user_search(query=query, limit=ASSIGNEE_SEARCH_LIMIT)
+        except ViewerAPIError as exc:
+            error = f"Users could not be searched: {exc.message}"
+        else:
+            matches = [AssigneeChoice.from_user(user) for user in users]
+    selected = None
+    if selected_id:
+        selected = next((choice for choice in matches if choice.user_id == selected_id), None)
+        if selected is None and current is not None and current.user_id == selected_id:
+            selected = AssigneeChoice.from_ref(current)
+        if selected is None:
+            try:
+                selected = AssigneeChoice.from_user(viewer_api.user_get_cached(user_id=selected_id))
+            except ViewerAPIError:
+                selected = AssigneeChoice(selected_id, selected_id, "")
+    others = [choice for choice in matches if selected is None or choice.user_id != selected_id]
+    return AssigneeOptions(
+        query=query, selected=selected, matches=others, searched=bool(query), error=error
+    )
+
+
+# --- Study forms -----------------------------------------------------------------------------
+
+
+class StudyBaseForm(AssigneePickerForm):
+    """Severity, description, UID and assignee, plus the one-time submission token.
+
+    The token is generated when the form is first shown and carried through every re-render;
+    `studies.submissions.submission_create` uses it to recognise a repeated submission.
+    """
+
+    token = forms.UUIDField(widget=forms.HiddenInput)
+    severity = severity_field()
+    study_description = description_field()
+    study_instance_uid = study_instance_uid_field()
+
+    field_order = [
+        "token",
+        "severity",
+        "study_description",
+        "study_instance_uid",
+        "assignee_query",
+        "assigned_to",
+    ]
+    # Fields sent to the API, by their StudyCreate names (which these form fields share).
+    api_fields = ("severity", "study_description", "study_instance_uid", "assigned_to")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token_replaced = False
+        if not self.is_bound:
+            if not _is_uuid(self.initial.get("token")):
+                self.initial["token"] = uuid.uuid4()
+            return
+        name = self.add_prefix("token")
+        if not _is_uuid(self.data.get(name)):
+            # A missing or forged token: issue a fresh one so the next submit can succeed.
+            self.data = self.data.copy()
+            self.data[name] = str(uuid.uuid4())
+            self.token_replaced = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.token_replaced:
+            raise ValidationError(
+                "This form had expired. Check the values and submit it again.", code="token"
+            )
+        if not self.errors:
+            # The request model is the final word on every rule: anything it refuses lands
+            # at the field it concerns.
+            try:
+                self.study_create_data()
+            except PydanticValidationError as exc:
+                for error in exc.errors():
+                    name = str(error["loc"][0]) if error["loc"] else ""
+                    name = _snake(name)
+                    message = str(error["msg"]).removeprefix("Value error, ")
+                    self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+    def study_create_data(self, *, metadata: Mapping[str, str] | None = None) -> StudyCreate:
+        """The API request for the cleaned values (call after `is_valid()`)."""
+        values = {name: self.cleaned_data.get(name) for name in self.api_fields}
+        return StudyCreate(**values, metadata=dict(metadata) if metadata else None)
+
+    def add_api_errors(
+        self, error: ViewerAPIError, *, metadata: BaseMetadataFormSet | None = None
+    ) -> None:
+        """Put the API's per-field messages back at our fields; the rest at the top."""
+        field_errors = error.field_errors if isinstance(error, InvalidRequest) else {}
+        for name, messages in field_errors.items():
+            for message in messages:
+                if name == "metadata" and metadata is not None:
+                    metadata.add_error(message)
+                elif name in self.fields:
+                    self.add_error(name, message)
+                else:
+                    self.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
+        if not field_errors:
+            self.add_error(None, error.message)
+
+
+class StudyCreateForm(StudyBaseForm):
+    """The full create-study form; the metadata rows are a separate `MetadataFormSet`."""
+
+    express_customer_id = forms.ChoiceField(
+        label="Express customer",
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the active customers."},
+    )
+
+    field_order = [*StudyBaseForm.field_order, "express_customer_id"]
+    api_fields = (*StudyBaseForm.api_fields, "express_customer_id")
+
+    def __init__(
+        self,
+        *args: Any,
+        customers: Iterable[ExpressCustomer] = (),
+        customers_error: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "No customer")] + [
+            (customer.express_customer_id, customer.express_customer_name) for customer in customers
+        ]
+        # Read the raw value without creating the bound field before its choices are set.
+        name = "express_customer_id"
+        raw = self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
+        chosen = str(raw or "")
+        if customers_error and chosen and _matches(_CUSTOMER_ID, chosen):
+            # The list could not be loaded: keep what was chosen rather than lose it.
+            choices.append((chosen, chosen))
+        customer_field = self.fields["express_customer_id"]
+        customer_field.choices = choices
+        if customers_error:
+            customer_field.help_text = f"The customer list could not be loaded: {customers_error}"
+
+    def clean_express_customer_id(self) -> str | None:
+        return self.cleaned_data.get("express_customer_id") or None
+
+
+def study_form_initial(query: Mapping[str, str]) -> dict[str, Any]:
+    """Initial values from a query string (e.g. "More options" on the quick-create form)."""
+    names = (
+        "token",
+        "severity",
+        "study_description",
+        "study_instance_uid",
+        "assignee_query",
+        "assigned_to",
+        "express_customer_id",
+    )
+    initial: dict[str, Any] = {name: query[name] for name in names if query.get(name)}
+    if not _is_uuid(initial.get("token")):
+        initial.pop("token", None)
+    return initial
+
+
+def unbound_copy(form: forms.Form, *, fresh_token: bool = False, **kwargs: Any) -> Any:
+    """The same form, unbound, showing what was typed: for re-rendering after "Search" or
+    "Add row", which are not submissions and must not show validation errors. With
+    `fresh_token` the copy gets a new submission token."""
+    initial = {name: form[name].value() for name in form.fields}
+    if fresh_token:
+        initial.pop("token", None)
+    return type(form)(initial=initial, prefix=form.prefix, **kwargs)
+
+
+# --- Metadata rows ---------------------------------------------------------------------------
+
+
+class MetadataForm(_Form):
+    key = forms.CharField(
+        label="Key",
+        required=False,
+        max_length=METADATA_KEY_MAX_LENGTH,
+        error_messages={
+            "max_length": (
+                "A key has at most %(limit_value)d characters (this one has %(show_value)d)."
+            )
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    value = forms.CharField(
+        label="Value",
+        required=False,
+        max_length=METADATA_VALUE_MAX_LENGTH,
+        error_messages={
+            "max_length": (
+                "A value has at most %(limit_value)d characters (this one has %(show_value)d)."
+            )
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class BaseMetadataFormSet(forms.BaseFormSet):
+    """Key/value rows: blank rows are ignored, keys are unique and required with a value, at
+    most METADATA_MAX_PAIRS rows. `absolute_max` keeps a forged row count from allocating
+    more than that many forms."""
+
+    default_prefix = "metadata"
+    default_error_messages = {
+        "too_many_forms": (
+            "At most %(num)d metadata pairs are allowed. Remove rows until there are "
+            "%(num)d or fewer."
+        ),
+        "missing_management_form": (
+            "The metadata rows arrived incomplete. Check them and submit again."
+        ),
+    }
+
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        return cls.default_prefix
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("form_kwargs", {}).setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = "Remove"
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        first_row: dict[str, int] = {}
+        for row, form in enumerate(self.forms, start=1):
+            if self._skipped(form):
+                continue
+            key = form.cleaned_data.get("key", "")
+            if not key:
+                form.add_error("key", "Enter a key for this value.")
+            elif key in first_row:
+                form.add_error("key", f"This key is already used in row {first_row[key]}.")
+            else:
+                first_row[key] = row
+        if any(self.errors):
+            return
+        problems = metadata_problems(self.metadata())
+        if problems:
+            raise ValidationError(problems)
+
+    def _skipped(self, form: forms.Form) -> bool:
+        """A row that was removed, or left blank."""
+        if self.can_delete and self._should_delete_form(form):
+            return True
+        data = getattr(form, "cleaned_data", {})
+        return not data.get("key") and not data.get("value")
+
+    def metadata(self) -> dict[str, str]:
+        """The pairs, in row order (call after `is_valid()`)."""
+        return {
+            form.cleaned_data["key"]: form.cleaned_data.get("value", "")
+            for form in self.forms
+            if not self._skipped(form) and form.cleaned_data.get("key")
+        }
+
+    def add_error(self, message: str) -> None:
+        """An error about the metadata as a whole (e.g. from the API)."""
+        self.non_form_errors().append(message)
+
+    @property
+    def display_management_form(self) -> ManagementForm:
+        """The management form to render: for a bound formset it counts the rows actually
+        shown (a forged count of 5,000 is re-rendered as the 50 rows that were built)."""
+        if not self.is_bound:
+            return self.management_form
+        total = len(self.forms)
+        return ManagementForm(
+            auto_id=self.auto_id,
+            prefix=self.prefix,
+            initial={
+                TOTAL_FORM_COUNT: total,
+                INITIAL_FORM_COUNT: min(self.initial_form_count(), total),
+                MIN_NUM_FORM_COUNT: self.min_num,
+                MAX_NUM_FORM_COUNT: self.max_num,
+            },
+            renderer=self.renderer,
+        )
+
+    @property
+    def max_rows(self) -> int:
+        return self.max_num
+
+    @property
+    def row_count(self) -> int:
+        return len(self.forms)
+
+    @property
+    def full(self) -> bool:
+        return self.row_count >= self.max_num
+
+
+MetadataFormSet = forms.formset_factory(
+    MetadataForm,
+    formset=BaseMetadataFormSet,
+    extra=1,
+    max_num=METADATA_MAX_PAIRS,
+    validate_max=True,
+    absolute_max=METADATA_MAX_PAIRS,
+    can_delete=True,
+)
+
+
+def metadata_formset_initial(metadata: Mapping[str, str] | None) -> list[dict[str, str]]:
+    """Initial rows for a formset showing an existing map (e.g. a study's, for editing)."""
+    return [{"key": key, "value": value} for key, value in (metadata or {}).items()]
+
+
+def metadata_formset_unbound(
+    formset: BaseMetadataFormSet, *, add_row: bool = False
+) -> BaseMetadataFormSet:
+    """The rows as typed, unbound (so no errors show), without the removed ones, and with one
+    more blank row when `add_row` (up to the limit): the no-JavaScript "Add row" and the
+    re-render after an assignee search."""
+    rows = [
+        {name: str(form[name].value() or "") for name in ("key", "value")}
+        for form in formset.forms
+        if not (formset.can_delete and form["DELETE"].value())
+    ][: formset.max_num]
+    rebuilt = type(formset)(initial=rows, prefix=formset.prefix)
+    if rows and not add_row:
+        rebuilt.extra = 0
+    return rebuilt
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _is_uuid(value: object) -> bool:
+    if isinstance(value, uuid.UUID):
+        return True
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return bool(value)
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")

@@ -1,0 +1,284 @@
+"""The worklist: the coordinator's home page, `/`, with its filters, paging and quick-create.
+
+One view, one URL, several renderings of `studies/worklist.html`: the full page, or for an
+htmx request just the region it asked for (named partials of the same template, so the
+fragment and the page never drift apart). Every rendering of the list makes exactly one call
+for the studies; names come from the study objects and the dropdowns from cached lists.
+
+POST is the quick-create form (Coordinators only). It goes through the same code path as the
+full form (`studies.submissions.submission_create`, keyed by the form's one-time token); over
+htmx the answer is the form again (cleared, or with its errors) plus, after a success, the
+new row for the top of the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from studies import viewer_api
+from studies.filters import PAGE_SIZE, WorklistFilterForm, parse_cursor, worklist_url
+from studies.forms import AssigneePickerForm, StudyBaseForm, assignee_options, unbound_copy
+from studies.roles import can_manage_studies
+from studies.submissions import (
+    AlreadyCreated,
+    Created,
+    Duplicate,
+    Expired,
+    InProgress,
+    Rejected,
+    Unsent,
+    submission_create,
+)
+from studies.viewer_api import UNASSIGNED, ExpressCustomer, Study, UserRef, ViewerAPIError
+
+TEMPLATE = "studies/worklist.html"
+QUICK_PREFIX = "quick"
+
+# The htmx target of a GET names the region to render (see the template's hx-target).
+_PARTIAL_FOR_TARGET = {
+    "worklist-results": "results",
+    "load-more": "page_rows",
+    "worklist": "worklist",
+}
+_ASSIGNEE_MATCHES_TARGET = "filter_assignee_matches"
+
+# What "More options" carries to the full form (studies.forms.study_form_initial's names).
+_MORE_OPTIONS_FIELDS = (
+    "severity",
+    "study_description",
+    "study_instance_uid",
+    "assignee_query",
+    "assigned_to",
+)
+
+
+@dataclass
+class Results:
+    """One page of the worklist, or why there is none."""
+
+    studies: list[Study] = field(default_factory=list)
+    next_cursor: str | None = None
+    error: str | None = None
+    bad_cursor: bool = False
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A message at the top of the quick-create form; `level` is a banner--* style."""
+
+    level: str
+    text: str
+
+
+# --- The list -----------------------------------------------------------------------------------
+
+
+def load_results(form: WorklistFilterForm, cursor: str | None) -> Results:
+    """The one `study_list` call of a render, with its failure turned into words."""
+    try:
+        page = viewer_api.study_list(filters=form.to_filters(limit=PAGE_SIZE), cursor=cursor)
+    except viewer_api.InvalidRequest as exc:
+        if cursor:
+            return Results(
+                error="This page link is no longer valid. Start again from the first page.",
+                bad_cursor=True,
+            )
+        return Results(error=exc.message)
+    except ViewerAPIError as exc:
+        return Results(error=exc.message)
+    return Results(studies=page.items, next_cursor=page.next_cursor)
+
+
+def load_customers() -> list[ExpressCustomer]:
+    """The customer dropdown, from the cached list; empty when the API cannot say."""
+    try:
+        return viewer_api.customers_all()
+    except ViewerAPIError:
+        return []
+
+
+def _assignee_picker_form(request: HttpRequest) -> AssigneePickerForm:
+    return AssigneePickerForm(request.GET, auto_id="filter_%s")
+
+
+def _shown_assignee(user_id: str, studies: list[Study]) -> UserRef | None:
+    """The chosen assignee as a row shows it, which saves looking the user up."""
+    for study in studies:
+        if study.assigned_to and study.assigned_to.user_id == user_id:
+            return study.assigned_to
+    return None
+
+
+def worklist_context(request: HttpRequest) -> dict[str, Any]:
+    """Everything the worklist regions need, from the query string of `request`."""
+    form = WorklistFilterForm(request.GET, customers=load_customers())
+    form.is_valid()
+    cursor = parse_cursor(request.GET)
+    results = load_results(form, cursor)
+    chosen = form.value("assigned_to")
+    picker_form = _assignee_picker_form(request)
+    picker = assignee_options(picker_form, current=_shown_assignee(chosen, results.studies))
+    if picker.selected is not None:
+        form.assignee_label = picker.selected.name
+    stat_on = form.value("severity") == "stat"
+    unassigned_on = chosen == UNASSIGNED
+    first_page_url = worklist_url(form.query())
+    retry_url = (
+        first_page_url
+        if results.bad_cursor or not cursor
+        else worklist_url(form.query(cursor=cursor))
+    )
+    next_url = worklist_url(form.query(cursor=results.next_cursor)) if results.next_cursor else None
+    return {
+        "filter_form": form,
+        "assignee_picker_form": picker_form,
+        "assignee_picker": picker,
+        "assigned_to_value": chosen,
+        "active_filters": form.active_filters(),
+        "results": results,
+        "studies": results.studies,
+        "cursor": cursor,
+        "first_page_url": first_page_url,
+        "retry_url": retry_url,
+        "next_url": next_url,
+        "clear_url": worklist_url(),
+        "stat_on": stat_on,
+        "stat_url": worklist_url(form.query(severity=None if stat_on else "stat")),
+        "unassigned_on": unassigned_on,
+        "unassigned_url": worklist_url(
+            form.query(assigned_to=None if unassigned_on else UNASSIGNED)
+        ),
+    }
+
+
+def _partial_name(request: HttpRequest) -> str | None:
+    """The region an htmx GET asks for; None for a full page."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.history_restore_request or htmx.boosted:
+        return None
+    return _PARTIAL_FOR_TARGET.get(htmx.target or "", "worklist")
+
+
+def _respond(request: HttpRequest, template: str, context: dict[str, Any]) -> TemplateResponse:
+    response = TemplateResponse(request, template, context)
+    # The same URL answers a page or a fragment: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def home(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return quick_create(request)
+    if request.htmx and request.htmx.target == _ASSIGNEE_MATCHES_TARGET:
+        # The assignee filter's type-ahead: users only, no studies call.
+        picker_form = _assignee_picker_form(request)
+        context = {
+            "assignee_picker_form": picker_form,
+            "assignee_picker": assignee_options(picker_form),
+        }
+        return _respond(request, f"{TEMPLATE}#assignee_matches", context)
+    context = worklist_context(request)
+    partial = _partial_name(request)
+    if partial is None and can_manage_studies(request.user):
+        context |= quick_create_context(StudyBaseForm(prefix=QUICK_PREFIX))
+    return _respond(request, f"{TEMPLATE}#{partial}" if partial else TEMPLATE, context)
+
+
+# --- Quick-create -------------------------------------------------------------------------------
+
+
+def quick_create_context(
+    form: StudyBaseForm,
+    *,
+    banner: Banner | None = None,
+    duplicate: Study | None = None,
+    created: Study | None = None,
+    created_id: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "quick_form": form,
+        "quick_picker": assignee_options(form),
+        "quick_banner": banner,
+        "quick_duplicate": duplicate,
+        "quick_created": created,
+        "quick_created_id": created.study_id if created else created_id,
+        "quick_has_errors": form.is_bound and bool(form.errors),
+    }
+
+
+def _more_options_url(form: StudyBaseForm) -> str:
+    """The full form, pre-filled with what was typed here (nothing is validated yet)."""
+    typed = {name: str(form[name].value() or "").strip() for name in _MORE_OPTIONS_FIELDS}
+    query = urlencode({name: value for name, value in typed.items() if value})
+    return reverse("study_create") + (f"?{query}" if query else "")
+
+
+def _render_quick(request: HttpRequest, form: StudyBaseForm, **kwargs: Any) -> TemplateResponse:
+    """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
+    context = quick_create_context(form, **kwargs)
+    if request.htmx:
+        partial = "quick_create_created" if kwargs.get("created") else "quick_create"
+        return _respond(request, f"{TEMPLATE}#{partial}", context)
+    return _respond(request, TEMPLATE, worklist_context(request) | context)
+
+
+def quick_create(request: HttpRequest) -> HttpResponse:
+    if not can_manage_studies(request.user):
+        raise PermissionDenied
+    form = StudyBaseForm(request.POST, prefix=QUICK_PREFIX)
+    action = request.POST.get("action", "create")
+    if action == "more":
+        url = _more_options_url(form)
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if action == "search_assignee":
+        return _render_quick(request, unbound_copy(form))
+    if not form.is_valid():
+        return _render_quick(request, form)
+
+    outcome = submission_create(
+        user=request.user, token=form.cleaned_data["token"], data=form.study_create_data()
+    )
+    match outcome:
+        case Created(study=study):
+            if request.htmx:
+                return _render_quick(request, StudyBaseForm(prefix=QUICK_PREFIX), created=study)
+            messages.success(request, f"Study created: {study.study_description}.")
+            return redirect("study_detail", study_id=study.study_id)
+        case AlreadyCreated(study_id=study_id):
+            if request.htmx:
+                banner = Banner("info", "This form had already been sent; it created this study.")
+                fresh = StudyBaseForm(prefix=QUICK_PREFIX)
+                return _render_quick(request, fresh, banner=banner, created_id=study_id)
+            messages.info(request, "This form had already been sent; here is the study it created.")
+            return redirect("study_detail", study_id=study_id)
+        case Duplicate(existing=existing, message=message):
+            form.add_error("study_instance_uid", message)
+            return _render_quick(request, form, duplicate=existing)
+        case Rejected():
+            form.add_api_errors(outcome.error)
+            return _render_quick(request, form)
+        case Unsent(message=message):
+            text = (
+                f"The study was not created. {message} Your entries are kept, and this attempt "
+                "is saved as unsent so it can be sent again later."
+            )
+            return _render_quick(request, form, banner=Banner("error", text))
+        case InProgress(message=message):
+            return _render_quick(request, form, banner=Banner("warning", message))
+        case Expired(message=message):
+            fresh = unbound_copy(form, fresh_token=True)
+            return _render_quick(request, fresh, banner=Banner("warning", message))
+    raise AssertionError(outcome)  # pragma: no cover - every outcome is handled above
