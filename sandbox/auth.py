@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from sandbox.errors import Unauthorized
 from sandbox.models import DEFAULT_CLINIC_ID, SandboxApiKey
 
-SETTINGS_KEY_DESCRIPTION = "Viewer Admin (VIEWER_API_KEY)"
+SETTINGS_KEY_DESCRIPTION = "Viewer Admin"
 
 
 def _bytes(text: str) -> bytes:

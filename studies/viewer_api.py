@@ -2,7 +2,7 @@
 
 Everything else (views, forms, templates) uses the typed surface below: pydantic models in and
 out, keyword-only functions named `<entity>_<action>`, and one exception hierarchy whose
-messages a coordinator can act on. The wire contract is `shared/viewer-api.md`; section numbers
+messages a coordinator can act on. The wire contract is `docs/viewer-api.md`; section numbers
 in comments refer to it.
 
 Rules the API states (DICOM UID, ID formats, metadata limits, enums, `limit`) are defined here

@@ -66,8 +66,7 @@ def test_the_detail_page_shows_the_study_as_the_api_returns_it(
     assert "Dana J. Lee, MD, PhD" in page
     assert "dana.lee@clinic.example" in page
     assert "Harbor Clinic" in page
-    assert "Viewer Admin (VIEWER_API_KEY)" in page
-    assert "(API key)" in page
+    assert 'Viewer Admin <span class="muted">(API key)</span>' in page
     assert "3\xa0minutes ago" in page
     assert "2\xa0minutes ago" in page
     assert '<time datetime="' in page
