@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks of Viewer Admin (run with `script/benchmark`)."""
