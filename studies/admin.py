@@ -29,6 +29,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         "action",
         "study_id",
         "study_instance_uid",
+        "changed_fields",
         "outcome",
         "error_message",
     ]

@@ -8,17 +8,23 @@ field it belongs to. The pieces are meant to be combined:
   `assignee_options()` builds what the `studies/_assignee_picker.html` partial shows.
 - `StudyBaseForm`: token, severity, description, UID and assignee (the quick-create form).
 - `StudyCreateForm`: the full form, with the Express customer.
+- `StudyEditForm`: severity, description, viewer status and assignee of an existing study;
+  it remembers the values it showed, so that only what the coordinator changed is sent.
+- `ViewerStatusForm`: the one-click "Mark complete" / "Reopen".
 - `MetadataFormSet`: the key/value rows, at most 50, shared by create and edit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms.formsets import (
     INITIAL_FORM_COUNT,
@@ -39,15 +45,19 @@ from studies.viewer_api import (
     ExpressCustomer,
     InvalidRequest,
     Severity,
+    Study,
     StudyCreate,
+    StudyUpdate,
     User,
     UserRef,
     ViewerAPIError,
+    ViewerStatus,
     dicom_uid_problem,
     metadata_problems,
 )
 
 SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
+VIEWER_STATUS_CHOICES = [(status.value, status.label) for status in ViewerStatus]
 ASSIGNEE_SEARCH_LIMIT = 10
 _USER_ID = TypeAdapter(viewer_api.UserId)
 _CUSTOMER_ID = TypeAdapter(viewer_api.CustomerId)
@@ -99,6 +109,14 @@ def description_field() -> forms.CharField:
             ),
         },
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+def viewer_status_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Viewer status",
+        choices=VIEWER_STATUS_CHOICES,
+        error_messages={"invalid_choice": "Choose Incomplete or Complete."},
     )
 
 
@@ -225,7 +243,35 @@ def assignee_options(
 # --- Study forms -----------------------------------------------------------------------------
 
 
-class StudyBaseForm(AssigneePickerForm):
+class StudyFieldsForm(AssigneePickerForm):
+    """Base of the forms whose fields are a study's (create and edit): puts what the request
+    model or the API refuses back at the fields it concerns."""
+
+    def add_model_errors(self, error: PydanticValidationError) -> None:
+        """The request model's messages, at our fields (snake_case names) or at the top."""
+        for detail in error.errors():
+            name = _snake(str(detail["loc"][0])) if detail["loc"] else ""
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            self.add_error(name if name in self.fields else None, message)
+
+    def add_api_errors(
+        self, error: ViewerAPIError, *, metadata: BaseMetadataFormSet | None = None
+    ) -> None:
+        """Put the API's per-field messages back at our fields; the rest at the top."""
+        field_errors = error.field_errors if isinstance(error, InvalidRequest) else {}
+        for name, messages in field_errors.items():
+            for message in messages:
+                if name == "metadata" and metadata is not None:
+                    metadata.add_error(message)
+                elif name in self.fields:
+                    self.add_error(name, message)
+                else:
+                    self.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
+        if not field_errors:
+            self.add_error(None, error.message)
+
+
+class StudyBaseForm(StudyFieldsForm):
     """Severity, description, UID and assignee, plus the one-time submission token.
 
     The token is generated when the form is first shown and carried through every re-render;
@@ -274,33 +320,13 @@ class StudyBaseForm(AssigneePickerForm):
             try:
                 self.study_create_data()
             except PydanticValidationError as exc:
-                for error in exc.errors():
-                    name = str(error["loc"][0]) if error["loc"] else ""
-                    name = _snake(name)
-                    message = str(error["msg"]).removeprefix("Value error, ")
-                    self.add_error(name if name in self.fields else None, message)
+                self.add_model_errors(exc)
         return cleaned
 
     def study_create_data(self, *, metadata: Mapping[str, str] | None = None) -> StudyCreate:
         """The API request for the cleaned values (call after `is_valid()`)."""
         values = {name: self.cleaned_data.get(name) for name in self.api_fields}
         return StudyCreate(**values, metadata=dict(metadata) if metadata else None)
-
-    def add_api_errors(
-        self, error: ViewerAPIError, *, metadata: BaseMetadataFormSet | None = None
-    ) -> None:
-        """Put the API's per-field messages back at our fields; the rest at the top."""
-        field_errors = error.field_errors if isinstance(error, InvalidRequest) else {}
-        for name, messages in field_errors.items():
-            for message in messages:
-                if name == "metadata" and metadata is not None:
-                    metadata.add_error(message)
-                elif name in self.fields:
-                    self.add_error(name, message)
-                else:
-                    self.add_error(None, f"{name.replace('_', ' ').capitalize()}: {message}")
-        if not field_errors:
-            self.add_error(None, error.message)
 
 
 class StudyCreateForm(StudyBaseForm):
@@ -340,6 +366,132 @@ class StudyCreateForm(StudyBaseForm):
 
     def clean_express_customer_id(self) -> str | None:
         return self.cleaned_data.get("express_customer_id") or None
+
+
+# --- Editing a study -------------------------------------------------------------------------
+
+# The fields of a study the edit form changes (StudyUpdate's names), besides the metadata.
+EDITABLE_FIELDS = ("severity", "study_description", "study_viewer_status", "assigned_to")
+_SNAPSHOT_SALT = "studies.forms.StudyEditForm"
+
+
+def metadata_fingerprint(metadata: Mapping[str, str] | None) -> str:
+    """A digest of a metadata map (order does not count), so a form can tell whether its rows
+    changed without carrying the values twice."""
+    canonical = json.dumps(sorted((metadata or {}).items()), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def study_snapshot(study: Study) -> str:
+    """The editable values of `study` as the edit form shows them, signed, for its hidden
+    `original` field."""
+    values: dict[str, str | None] = {
+        "severity": str(study.severity),
+        "study_description": study.study_description.strip(),
+        "study_viewer_status": str(study.study_viewer_status),
+        "assigned_to": study.assigned_to.user_id if study.assigned_to else None,
+        "metadata": metadata_fingerprint(study.metadata),
+    }
+    return signing.dumps(values, salt=_SNAPSHOT_SALT, compress=True)
+
+
+def _load_snapshot(raw: object) -> dict[str, str | None] | None:
+    try:
+        values = signing.loads(str(raw or ""), salt=_SNAPSHOT_SALT)
+    except signing.BadSignature:
+        return None
+    keys = {*EDITABLE_FIELDS, "metadata"}
+    if not isinstance(values, dict) or set(values) != keys:
+        return None
+    return values
+
+
+class StudyEditForm(StudyFieldsForm):
+    """Severity, description, viewer status and assignee of an existing study; the metadata
+    rows are a separate `MetadataFormSet`.
+
+    The hidden `original` field carries the values the form was first shown with (signed).
+    `study_update()` compares what was submitted with those, so only the fields the
+    coordinator changed are sent, and a change someone else made meanwhile to another field
+    is not overwritten. A value the API sent that we do not know (a new severity, say) stays
+    selectable, so leaving it alone is possible.
+    """
+
+    original = forms.CharField(required=False, widget=forms.HiddenInput)
+    severity = severity_field()
+    study_description = description_field()
+    study_viewer_status = viewer_status_field()
+
+    field_order = [
+        "original",
+        "severity",
+        "study_description",
+        "study_viewer_status",
+        "assignee_query",
+        "assigned_to",
+    ]
+
+    def __init__(self, *args: Any, study: Study | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        raw = self.data.get(self.add_prefix("original")) if self.is_bound else None
+        self.snapshot = _load_snapshot(raw if self.is_bound else self.initial.get("original"))
+        self.snapshot_replaced = False
+        if self.is_bound and self.snapshot is None and study is not None:
+            # Missing or forged: start again from the study as it is now.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("original")] = study_snapshot(study)
+            self.snapshot = _load_snapshot(self.data[self.add_prefix("original")])
+            self.snapshot_replaced = True
+        for name in ("severity", "study_viewer_status"):
+            current = (self.snapshot or {}).get(name)
+            field = self.fields[name]
+            if current and current not in {value for value, _ in field.choices}:
+                field.choices = [*field.choices, (current, current)]
+
+    @classmethod
+    def for_study(cls, study: Study, **kwargs: Any) -> StudyEditForm:
+        """The form showing `study` as it is."""
+        initial = {
+            "original": study_snapshot(study),
+            "severity": str(study.severity),
+            "study_description": study.study_description,
+            "study_viewer_status": str(study.study_viewer_status),
+            "assigned_to": study.assigned_to.user_id if study.assigned_to else "",
+        }
+        return cls(initial=initial, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.snapshot is None or self.snapshot_replaced:
+            raise ValidationError(
+                "This form had expired. Check the values and save again.", code="expired"
+            )
+        if not self.errors:
+            try:
+                self.study_update()
+            except PydanticValidationError as exc:
+                self.add_model_errors(exc)
+        return cleaned
+
+    def study_update(self, *, metadata: Mapping[str, str] | None = None) -> StudyUpdate:
+        """The changes to send (call after `is_valid()`): the fields whose submitted value
+        differs from the one shown, and `metadata` (the rows; None leaves them out) when it
+        differs from the map shown. No rows at all clear the map."""
+        snapshot = self.snapshot or {}
+        values: dict[str, Any] = {
+            name: self.cleaned_data.get(name)
+            for name in EDITABLE_FIELDS
+            if self.cleaned_data.get(name) != snapshot.get(name)
+        }
+        if metadata is not None and metadata_fingerprint(metadata) != snapshot.get("metadata"):
+            values["metadata"] = dict(metadata) or None
+        return StudyUpdate(**values)
+
+
+class ViewerStatusForm(forms.Form):
+    """The one-click "Mark complete" / "Reopen" on the detail page."""
+
+    study_viewer_status = viewer_status_field()
 
 
 def study_form_initial(query: Mapping[str, str]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ one-time token before calling the API, and records how it ended. A repeated subm
 same token never creates a second study: if the first one created a study, the result points
 at it; if the first one is still being sent, the second waits for it. Attempts that failed
 because the API could not be used (unavailable, rate limited, misconfigured) are kept as
-"unsent" so they can be sent again later with the same token.
+"unsent" so they can be sent again later with the same token (`submission_retry`) or given
+up (`submission_discard`).
 
 Call it outside a database transaction: the attempt must be visible to other requests (and
 survive a crash) while the API call is in flight.
@@ -162,6 +163,35 @@ def submission_data(submission: Submission) -> StudyCreate:
 def unsent_submissions(*, user: AbstractBaseUser) -> list[Submission]:
     """The user's attempts that could not be sent, newest first."""
     return list(Submission.objects.filter(created_by=user, status=Status.UNSENT))
+
+
+def unsent_count(*, user: AbstractBaseUser) -> int:
+    """How many of the user's attempts could not be sent (one COUNT query)."""
+    return Submission.objects.filter(created_by=user, status=Status.UNSENT).count()
+
+
+def submission_retry(*, user: AbstractBaseUser, submission_id: int) -> Outcome | None:
+    """Send one of the user's unsent attempts again, with its own token, so it can never make
+    a second study; a study that already has its UID comes back as `Duplicate`. A repeated
+    retry (a stale page) of an attempt that is being sent or has created its study leads to
+    that study. None when the user has no such attempt (or it was discarded or rejected)."""
+    submission = Submission.objects.filter(
+        pk=submission_id,
+        created_by=user,
+        status__in=(Status.UNSENT, Status.PENDING, Status.CREATED),
+    ).first()
+    if submission is None:
+        return None
+    return submission_create(user=user, token=submission.token, data=submission_data(submission))
+
+
+def submission_discard(*, user: AbstractBaseUser, submission_id: int) -> bool:
+    """Give up one of the user's unsent attempts (it is kept, marked discarded). False when the
+    user has no unsent attempt with this id."""
+    discarded = Submission.objects.filter(
+        pk=submission_id, created_by=user, status=Status.UNSENT
+    ).update(status=Status.DISCARDED, updated_at=timezone.now())
+    return discarded == 1
 
 
 def _claim(

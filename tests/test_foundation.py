@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ def iter_paths(patterns: list[Any], prefix: str = "") -> list[str]:
         for name, converter in getattr(pattern.pattern, "converters", {}).items():
             kind = type(converter).__name__.removesuffix("Converter").lower()
             sample = SAMPLE_ARGS.get(kind) or converter.to_url(SAMPLE_ARGS["str"])
-            route = route.replace(f"<{kind}:{name}>", sample).replace(f"<{name}>", sample)
+            route = re.sub(rf"<(?:\w+:)?{name}>", sample, route)
         if isinstance(pattern, URLResolver):
             if getattr(pattern, "namespace", None) in {"admin", "sandbox"}:
                 continue  # admin has its own sign-in; the sandbox is an API with bearer keys

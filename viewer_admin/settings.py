@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from viewer_admin.csp import content_security_policy, origin_of
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = "0.1.0"
 
@@ -106,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "viewer_admin.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "viewer_admin.urls"
@@ -201,20 +204,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+# CONTENT_SECURITY_POLICY is set after the Viewer API settings below: its form-action needs them.
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -231,6 +221,9 @@ if PRODUCTION:
 # The sandbox is a stand-in of the Viewer API served by this project under /sandbox/. It is on
 # by default locally and off in production unless SANDBOX_ENABLED=true.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", default=not PRODUCTION)
+if PRODUCTION and SANDBOX_ENABLED:
+    # The app calls the in-process sandbox at the plain-HTTP address it was given.
+    SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
 _LOCAL_PORT = env_str("PORT", "8000")
 _LOCAL_API_KEY = "sandbox-demo-key"
 VIEWER_API_BASE_URL = env_str(
@@ -245,6 +238,11 @@ if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
         "VIEWER_API_BASE_URL and VIEWER_API_KEY must be set in production "
         "(e.g. https://api.avarasoftware.com and the clinic's Avara API key)."
     )
+# Origins the Viewer's one-off links ("Open in Viewer") may point to. The browser reaches them
+# through a redirect after a form post, which the CSP's form-action must allow. Default: the
+# origin of VIEWER_API_BASE_URL.
+VIEWER_LINK_ORIGINS = env_list("VIEWER_LINK_ORIGINS", [origin_of(VIEWER_API_BASE_URL)])
+CONTENT_SECURITY_POLICY = content_security_policy(form_action=VIEWER_LINK_ORIGINS)
 
 # --- Logging ---------------------------------------------------------------------------------
 

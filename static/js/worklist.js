@@ -18,18 +18,6 @@
     });
   });
 
-  // A fragment request that ended on the sign-in page (the session expired): go there for
-  // real instead of swapping the sign-in form into the list.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    const xhr = event.detail.xhr;
-    if (!xhr || !xhr.responseURL) { return; }
-    const landed = new URL(xhr.responseURL);
-    if (landed.origin === window.location.origin && landed.pathname === "/login/") {
-      event.detail.shouldSwap = false;
-      window.location.assign(landed.pathname + landed.search);
-    }
-  });
-
   // "Load more": keep the keyboard where the reader is, on the first row that arrived.
   let lastRowBeforeMore = null;
   document.addEventListener("htmx:beforeSwap", function (event) {

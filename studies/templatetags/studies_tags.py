@@ -6,6 +6,7 @@
 {% timestamp study.created_at %}          exact local time in <time>, plus "3 minutes ago"
 {{ study.created_at|relative_time }}      just "3 minutes ago"
 {% copy_button study.study_instance_uid label="Copy UID" %}   needs static/js/copy.js
+{{ entry.changed_fields|field_labels }}   "Severity, Metadata" (audit field names as they read)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from studies.audit import FIELD_LABELS, field_label
 from studies.viewer_api import Severity, ViewerStatus
 
 register = template.Library()
@@ -79,6 +81,15 @@ def timestamp(value: datetime | None, empty: str = "—") -> SafeString:
         local_time(value),
         relative_time(value),
     )
+
+
+@register.filter
+def field_labels(names: list[str] | None) -> str:
+    """Recorded field names as a coordinator reads them, in the forms' order, e.g.
+    "Severity, Metadata"."""
+    order = list(FIELD_LABELS)
+    ordered = sorted(names or [], key=lambda name: order.index(name) if name in order else 99)
+    return ", ".join(field_label(name) for name in ordered)
 
 
 @register.simple_tag

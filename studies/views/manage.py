@@ -1,0 +1,232 @@
+"""Changing a study from its detail page: edit, mark complete / reopen, cancel and uncancel
+(each behind a confirmation page), and "Open in Viewer". Coordinators only.
+
+Every action first loads the study from the API (a study it does not know is the 404 page
+before anything is sent, and the audit entry gets its UID), then makes one audited call
+through `studies.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from studies import lifecycle, viewer_api
+from studies.audit import FIELD_LABELS, field_label
+from studies.forms import (
+    BaseMetadataFormSet,
+    MetadataFormSet,
+    StudyEditForm,
+    ViewerStatusForm,
+    assignee_options,
+    metadata_formset_initial,
+    metadata_formset_unbound,
+    unbound_copy,
+)
+from studies.roles import coordinator_required
+from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
+from studies.views.create import Banner
+from studies.views.detail import fetch_study, load_study, study_not_found
+
+EDIT_TEMPLATE = "studies/study_edit.html"
+CONFIRM_TEMPLATE = "studies/study_confirm.html"
+OPEN_FAILED_TEMPLATE = "studies/open_failed.html"
+
+
+# --- Edit ----------------------------------------------------------------------------------------
+
+
+def _render_edit(
+    request: HttpRequest,
+    study_id: str,
+    study: Study | None,
+    form: StudyEditForm,
+    metadata: BaseMetadataFormSet,
+    *,
+    banner: Banner | None = None,
+) -> TemplateResponse:
+    # Invalid forms come back with 200, like the create form.
+    context: dict[str, Any] = {
+        "study_id": study_id,
+        "study": study,
+        "form": form,
+        "metadata": metadata,
+        "picker": assignee_options(form, current=study.assigned_to if study else None),
+        "banner": banner,
+        "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
+    }
+    return TemplateResponse(request, EDIT_TEMPLATE, context)
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
+    """`/studies/<id>/edit/`: severity, description, viewer status, assignee and metadata.
+
+    GET shows the study as the API returns it. POST sends only what was changed (compared with
+    what the form showed); its `action` is "save" (the default), or "add_row" /
+    "search_assignee" (the no-JavaScript row and assignee buttons)."""
+    if request.method == "GET":
+        study = load_study(request, study_id)
+        if isinstance(study, HttpResponse):
+            return study
+        form = StudyEditForm.for_study(study)
+        rows = metadata_formset_initial(study.metadata)
+        metadata = MetadataFormSet(initial=rows)
+        metadata.extra = 0 if rows else 1  # existing rows, or one blank row to start
+        return _render_edit(request, study_id, study, form, metadata)
+
+    study: Study | None = None
+    unavailable: ViewerAPIError | None = None
+    try:
+        study = fetch_study(study_id)
+    except NotFound as exc:
+        return study_not_found(request, exc.message)
+    except ViewerAPIError as exc:
+        unavailable = exc  # the form still comes back, with everything typed
+    form = StudyEditForm(request.POST, study=study)
+    metadata = MetadataFormSet(request.POST)
+    action = request.POST.get("action", "save")
+    if action in ("add_row", "search_assignee"):
+        return _render_edit(
+            request,
+            study_id,
+            study,
+            unbound_copy(form, study=study),
+            metadata_formset_unbound(metadata, add_row=action == "add_row"),
+        )
+    if not (form.is_valid() and metadata.is_valid()):
+        return _render_edit(request, study_id, study, form, metadata)
+    if study is None:
+        return _render_edit(
+            request, study_id, study, form, metadata, banner=_not_saved(unavailable)
+        )
+
+    changes = form.study_update(metadata=metadata.metadata())
+    if not changes.model_fields_set:
+        messages.info(request, "Nothing was changed.")
+        return redirect("study_detail", study_id=study_id)
+    try:
+        updated = lifecycle.study_edit(user=request.user, study=study, changes=changes)
+    except NotFound as exc:
+        return study_not_found(request, exc.message)
+    except InvalidRequest as exc:
+        form.add_api_errors(exc, metadata=metadata)
+        return _render_edit(request, study_id, study, form, metadata)
+    except ViewerAPIError as exc:
+        return _render_edit(request, study_id, study, form, metadata, banner=_not_saved(exc))
+    changed = ", ".join(
+        field_label(name) for name in FIELD_LABELS if name in changes.model_fields_set
+    )
+    messages.success(request, f"Study saved. Changed: {changed}.")
+    return redirect("study_detail", study_id=updated.study_id)
+
+
+def _not_saved(error: ViewerAPIError | None) -> Banner:
+    message = error.message if error else ViewerAPIError.default_message
+    return Banner("error", "The changes were not saved.", f"{message} Your changes are kept.")
+
+
+# --- Mark complete / reopen ----------------------------------------------------------------------
+
+
+@coordinator_required
+@require_POST
+def study_set_status(request: HttpRequest, study_id: str) -> HttpResponse:
+    """`/studies/<id>/status/`: the one-click "Mark complete" and "Reopen" of the detail page."""
+    form = ViewerStatusForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Incomplete or Complete.")
+        return redirect("study_detail", study_id=study_id)
+    study = load_study(request, study_id)
+    if isinstance(study, HttpResponse):
+        return study
+    status = ViewerStatus(form.cleaned_data["study_viewer_status"])
+    if study.study_viewer_status == status:
+        messages.info(request, f"The viewer status is already {status.label}.")
+        return redirect("study_detail", study_id=study_id)
+    changes = viewer_api.StudyUpdate(study_viewer_status=status)
+    try:
+        lifecycle.study_edit(user=request.user, study=study, changes=changes)
+    except ViewerAPIError as exc:
+        messages.error(request, f"The viewer status was not changed. {exc.message}")
+    else:
+        done = "Marked complete." if status == ViewerStatus.COMPLETE else "Reopened (incomplete)."
+        messages.success(request, done)
+    return redirect("study_detail", study_id=study_id)
+
+
+# --- Cancel / uncancel ---------------------------------------------------------------------------
+
+
+def _confirm(request: HttpRequest, study_id: str, *, cancel: bool) -> HttpResponse:
+    """GET: the confirmation page. POST: the call, then back to the detail page; an error from
+    the API is shown on the confirmation page, in its own words."""
+    study = load_study(request, study_id)
+    if isinstance(study, HttpResponse):
+        return study
+    context: dict[str, Any] = {
+        "study": study,
+        "cancel": cancel,
+        "applicable": study.is_cancelled != cancel,
+        "error": None,
+    }
+    if request.method == "POST":
+        try:
+            result = lifecycle.study_set_cancelled(user=request.user, study=study, cancelled=cancel)
+        except NotFound as exc:
+            return study_not_found(request, exc.message)
+        except ViewerAPIError as exc:
+            context["error"] = exc.message
+        else:
+            if cancel and result.message == "already cancelled":
+                messages.info(request, "The study was already cancelled.")
+            elif cancel:
+                messages.success(request, "Study cancelled. It counts as inactive now.")
+            else:
+                messages.success(request, "Study uncancelled. It is active again.")
+            return redirect("study_detail", study_id=study_id)
+    return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def study_cancel(request: HttpRequest, study_id: str) -> HttpResponse:
+    """`/studies/<id>/cancel/`: confirm, then cancel."""
+    return _confirm(request, study_id, cancel=True)
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def study_uncancel(request: HttpRequest, study_id: str) -> HttpResponse:
+    """`/studies/<id>/uncancel/`: confirm, then uncancel."""
+    return _confirm(request, study_id, cancel=False)
+
+
+# --- Open in Viewer ------------------------------------------------------------------------------
+
+
+@never_cache
+@coordinator_required
+@require_POST
+def study_open(request: HttpRequest, study_id: str) -> HttpResponse:
+    """`/studies/<id>/open/`: ask the API for a one-off Viewer link and redirect there. The
+    detail page posts here into a new tab. The link is a credential: it is only ever in this
+    response's Location header, which is never cached."""
+    study = load_study(request, study_id)
+    if isinstance(study, HttpResponse):
+        return study
+    try:
+        url = lifecycle.study_open_in_viewer(user=request.user, study=study)
+    except ViewerAPIError as exc:
+        context = {"study": study, "message": exc.message}
+        return TemplateResponse(request, OPEN_FAILED_TEMPLATE, context, status=503)
+    response = HttpResponseRedirect(url)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
