@@ -274,6 +274,28 @@ def test_load_more_appends_the_next_page(
     assert_not_reloaded(page)
 
 
+def test_load_more_after_a_new_study_shows_no_row_twice(
+    worklist: Callable[[str], Page], sandbox_factory: SandboxFactory
+) -> None:
+    start = now_ms()
+    for number in range(1, 56):
+        sandbox_factory.study(
+            study_description=f"Study {number:02d}",
+            created_at=start - timedelta(minutes=number),
+        )
+    page = worklist("")
+    expect(rows(page)).to_have_count(50)
+    # Someone creates a study: every row shifts one place, so "Study 50" is also on page two.
+    sandbox_factory.study(study_description="Brand new", created_at=start)
+
+    page.get_by_role("link", name="Load more").click()
+    expect(rows(page)).to_have_count(55)
+    expect(rows(page).filter(has_text="Study 50")).to_have_count(1)
+    expect(rows(page).nth(50)).to_contain_text("Study 51")
+    expect(rows(page).nth(50).get_by_role("link")).to_be_focused()
+    assert_not_reloaded(page)
+
+
 def test_api_unavailable_shows_a_banner_and_a_retry_link(
     worklist: Callable[[str], Page],
     sandbox_factory: SandboxFactory,

@@ -18,21 +18,39 @@
     });
   });
 
-  // "Load more": keep the keyboard where the reader is, on the first row that arrived.
+  // "Load more": keep the keyboard where the reader is, on the first row that arrived. Pages
+  // come from an offset cursor, so a study created since the first page (a quick-create, or
+  // someone else's) shifts a row already shown into the next page: drop such repeats.
   let lastRowBeforeMore = null;
+  let shownBeforeMore = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.detail.target;
     if (target && target.id === "load-more") {
       lastRowBeforeMore = target.previousElementSibling;
+      shownBeforeMore = new Set();
+      target.parentElement.querySelectorAll("tr[data-study-id]").forEach(function (row) {
+        shownBeforeMore.add(row.dataset.studyId);
+      });
     }
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
     if (lastRowBeforeMore) {
-      const next = lastRowBeforeMore.isConnected ? lastRowBeforeMore.nextElementSibling : null;
-      const link = next && next.querySelector(".worklist-desc a");
+      let row = lastRowBeforeMore.isConnected ? lastRowBeforeMore.nextElementSibling : null;
+      let firstNew = null;
+      while (row) {
+        const next = row.nextElementSibling;
+        if (row.dataset.studyId && shownBeforeMore.has(row.dataset.studyId)) {
+          row.remove();
+        } else if (!firstNew && row.dataset.studyId) {
+          firstNew = row;
+        }
+        row = next;
+      }
+      const link = firstNew && firstNew.querySelector(".worklist-desc a");
       if (link) { link.focus(); }
       lastRowBeforeMore = null;
+      shownBeforeMore = null;
     }
 
     // Quick-create: after a study was created the form comes back empty; start again at its
