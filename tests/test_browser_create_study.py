@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -19,11 +18,6 @@ from tests.conftest import SandboxFaults
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DETAIL_URL = re.compile(r"/studies/(stu_[0-9a-f]{32})/$")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 @pytest.fixture

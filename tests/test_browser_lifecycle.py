@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from playwright.sync_api import Browser, Page, expect
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -20,11 +19,6 @@ from tests.conftest import PASSWORD
 from viewer_admin.csp import content_security_policy, origin_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 @pytest.fixture

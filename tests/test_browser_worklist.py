@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -19,12 +18,6 @@ from sandbox.models import SandboxStudy, now_ms
 from tests.conftest import PASSWORD, SandboxFaults
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    """The API's cached lists live in the database cache, which flushing tables leaves alone."""
-    cache.clear()
 
 
 @pytest.fixture

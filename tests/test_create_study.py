@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -17,13 +16,6 @@ from studies.models import Submission
 from tests.conftest import SandboxFaults
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    # The API's user and customer lists are cached in the database cache, which outlives
-    # the flush between transactional tests.
-    cache.clear()
 
 
 def form_post(**overrides: str) -> dict[str, str]:

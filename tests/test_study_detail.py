@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.template import Context, Template
 from django.test import Client
 from django.utils import timezone
@@ -16,11 +15,6 @@ from sandbox.factories import SandboxFactory
 from tests.conftest import SandboxFaults
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 def html(response: Any) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.test import Client
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -17,11 +16,6 @@ from studies.models import AuditEntry
 from tests.conftest import SandboxFaults
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 def html(response: Any) -> str:

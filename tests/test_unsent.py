@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,11 +19,6 @@ from tests.conftest import SandboxFaults, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STUDIES = "/v1/viewer/studies"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
 
 
 def html(response: Any) -> str:

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from studies import viewer_api
@@ -19,12 +18,6 @@ from studies import viewer_api
 USER_ID = "usr_" + "a" * 32
 CUSTOMER_ID = "cus_" + "c" * 32
 INACTIVE_CUSTOMER_ID = "cus_" + "d" * 32
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache(db: None) -> None:
-    """The API's cached lists live in the database cache, which flushing tables leaves alone."""
-    cache.clear()
 
 
 def study_json(number: int, **overrides: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from sandbox.factories import SandboxFactory, random_uid
@@ -19,15 +18,6 @@ from studies.models import Submission
 from tests.conftest import SandboxFaults
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> None:
-    """The API's cached lists live in the database cache, which flushing tables leaves alone."""
-    cache.clear()
-
-
-ROW = re.compile(r'<tr class="worklist-row[^"]*">.*?</tr>', re.S)
 
 
 def descriptions(html: str) -> list[str]:
@@ -166,7 +156,7 @@ def test_quick_create_over_htmx_answers_the_cleared_form_and_the_new_row(
     assert "data-created" in html
     assert f'Study created: <a href="/studies/{study.study_id}/">CT Chest quick</a>' in html
     assert '<tbody hx-swap-oob="afterbegin:#worklist-rows">' in html
-    assert '<tr class="worklist-row is-new">' in html
+    assert f'<tr class="worklist-row is-new" data-study-id="{study.study_id}">' in html
     assert "Ann Lee, MD" in html
     assert data["quick-token"] not in html  # a fresh form, with a fresh token
     assert data["quick-study_instance_uid"] in html  # only in the row
