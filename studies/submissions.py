@@ -64,6 +64,7 @@ class AlreadyCreated:
 
     submission: Submission
     study_id: str
+    message: str = "This form had already been sent; here is the study it created."
 
 
 @dataclass(frozen=True)

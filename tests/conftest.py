@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxFault
@@ -104,14 +104,28 @@ def sign_in(page: Page, live_server: Any) -> Callable[[str], Page]:
     """Sign in through the real login form as the given user; returns the page."""
 
     def _sign_in(username: str) -> Page:
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
-        return page
+        return sign_in_through_form(page, live_server.url, username)
 
     return _sign_in
+
+
+def sign_in_through_form(page: Page, base_url: str, username: str) -> Page:
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
+@pytest.fixture
+def no_js_page(
+    browser: Browser, live_server: Any, sandbox_url: str, coordinator: User
+) -> Iterator[Page]:
+    """A page with JavaScript turned off, signed in as the coordinator, on the worklist."""
+    context = browser.new_context(java_script_enabled=False)
+    yield sign_in_through_form(context.new_page(), live_server.url, "coordinator")
+    context.close()
 
 
 # --- Viewer API sandbox ----------------------------------------------------------------------

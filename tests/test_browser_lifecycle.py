@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
@@ -195,19 +195,6 @@ def test_an_expired_session_during_an_htmx_request_goes_to_sign_in(
 
 
 # --- Without JavaScript ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_js_page(browser: Browser, live_server: Any, sandbox_url: str, coordinator: User) -> Page:
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("coordinator")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    yield page
-    context.close()
 
 
 def test_without_javascript_edit_and_cancel_still_work(

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy, now_ms
-from tests.conftest import PASSWORD, SandboxFaults
+from tests.conftest import SandboxFaults
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -317,19 +317,6 @@ def test_observers_have_no_quick_create(
 
 
 # --- Without JavaScript ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_js_page(browser: Browser, live_server: Any, sandbox_url: str, coordinator: User) -> Page:
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill("coordinator")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
-    yield page
-    context.close()
 
 
 def test_without_javascript_filters_paging_and_quick_create_still_work(

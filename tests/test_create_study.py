@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -14,6 +13,7 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
 from studies.models import Submission
 from tests.conftest import SandboxFaults
+from tests.pages import html, input_value
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,18 +43,6 @@ def with_rows(data: dict[str, str], rows: list[tuple[str, str]]) -> dict[str, st
         data[f"metadata-{index}-key"] = key
         data[f"metadata-{index}-value"] = value
     return data
-
-
-def html(response: Any) -> str:
-    return response.content.decode()
-
-
-def input_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
-    if not match:
-        return None
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else ""
 
 
 @pytest.fixture

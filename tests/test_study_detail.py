@@ -13,12 +13,9 @@ from django.utils import timezone
 from sandbox.auth import settings_key
 from sandbox.factories import SandboxFactory
 from tests.conftest import SandboxFaults
+from tests.pages import html
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def html(response: Any) -> str:
-    return response.content.decode()
 
 
 @pytest.fixture

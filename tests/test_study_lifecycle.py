@@ -14,20 +14,9 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy, SandboxViewerToken
 from studies.models import AuditEntry
 from tests.conftest import SandboxFaults
+from tests.pages import html, input_value
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def html(response: Any) -> str:
-    return response.content.decode()
-
-
-def input_value(page: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', page)
-    if not match:
-        return None
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else ""
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ discarded; the navigation counts them."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,13 +15,10 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
 from studies.models import AuditEntry, Submission
 from tests.conftest import SandboxFaults, make_user
+from tests.pages import html
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STUDIES = "/v1/viewer/studies"
-
-
-def html(response: Any) -> str:
-    return response.content.decode()
 
 
 def form_post(uid: str, **overrides: str) -> dict[str, str]:

@@ -110,8 +110,8 @@ def study_create(request: HttpRequest) -> HttpResponse:
         case Created(study=study):
             messages.success(request, f"Study created: {study.study_description}.")
             return redirect("study_detail", study_id=study.study_id)
-        case AlreadyCreated(study_id=study_id):
-            messages.info(request, "This form had already been sent; here is the study it created.")
+        case AlreadyCreated(study_id=study_id, message=message):
+            messages.info(request, message)
             return redirect("study_detail", study_id=study_id)
         case Duplicate(existing=existing, message=message):
             form.add_error("study_instance_uid", message)

@@ -42,6 +42,7 @@ from studies.submissions import (
     submission_create,
 )
 from studies.viewer_api import UNASSIGNED, ExpressCustomer, Study, UserRef, ViewerAPIError
+from studies.views.create import Banner
 
 TEMPLATE = "studies/worklist.html"
 QUICK_PREFIX = "quick"
@@ -72,14 +73,6 @@ class Results:
     next_cursor: str | None = None
     error: str | None = None
     bad_cursor: bool = False
-
-
-@dataclass(frozen=True)
-class Banner:
-    """A message at the top of the quick-create form; `level` is a banner--* style."""
-
-    level: str
-    text: str
 
 
 # --- The list -----------------------------------------------------------------------------------
@@ -262,7 +255,7 @@ def quick_create(request: HttpRequest) -> HttpResponse:
                 banner = Banner("info", "This form had already been sent; it created this study.")
                 fresh = StudyBaseForm(prefix=QUICK_PREFIX)
                 return _render_quick(request, fresh, banner=banner, created_id=study_id)
-            messages.info(request, "This form had already been sent; here is the study it created.")
+            messages.info(request, outcome.message)
             return redirect("study_detail", study_id=study_id)
         case Duplicate(existing=existing, message=message):
             form.add_error("study_instance_uid", message)
