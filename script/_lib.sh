@@ -58,3 +58,19 @@ install_requirements() {
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$file"
   echo "$digest" >"$stamp"
 }
+
+# ensure_package COMMAND PACKAGE...: installs Debian's PACKAGEs when COMMAND (a name on PATH or
+# an absolute path) is missing. Not root: prints the apt-get command and returns 1.
+ensure_package() {
+  local command="$1"
+  shift
+  if command -v "$command" >/dev/null 2>&1 || [ -x "$command" ]; then
+    return 0
+  fi
+  if is_root; then
+    apt_install "$@"
+    return 0
+  fi
+  printf 'warning: %s is missing. Install it with: sudo apt-get install %s\n' "$command" "$*" >&2
+  return 1
+}

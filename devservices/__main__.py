@@ -1,0 +1,64 @@
+"""`python -m devservices --with postgres,redis -- COMMAND ...`
+
+Starts the named services, runs COMMAND with each service's URL in its environment variable
+(postgres → DATABASE_URL, redis → REDIS_URL), stops the services when COMMAND ends (or on
+Ctrl+C / SIGTERM), and exits with COMMAND's exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from contextlib import ExitStack
+from types import FrameType, ModuleType
+
+from devservices import postgres, redis
+from devservices.base import ServiceUnavailable
+
+SERVICES: dict[str, ModuleType] = {"postgres": postgres, "redis": redis}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devservices", description=__doc__)
+    parser.add_argument(
+        "--with",
+        dest="services",
+        required=True,
+        help=f"comma-separated, from: {', '.join(SERVICES)}",
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    names = [name.strip() for name in args.services.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SERVICES]
+    if unknown:
+        parser.error(f"unknown service(s): {', '.join(unknown)}")
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command to run after --")
+
+    def _terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    env = dict(os.environ)
+    try:
+        with ExitStack() as stack:
+            for name in names:
+                module = SERVICES[name]
+                env[module.ENV_VAR] = stack.enter_context(module.running())
+            child = subprocess.Popen(command, env=env)  # noqa: S603
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                child.send_signal(signal.SIGINT)
+                return child.wait()
+    except ServiceUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
