@@ -17,8 +17,10 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from studies.viewer_api import (
+    CUSTOMER_ID_PATTERN,
     NO_CUSTOMER,
     UNASSIGNED,
+    USER_ID_PATTERN,
     ExpressCustomer,
     Severity,
     StudyFilters,
@@ -33,8 +35,8 @@ ACTIVE: Final = "active"
 CANCELLED: Final = "cancelled"
 ALL: Final = "all"
 
-_USER_ID = re.compile(r"^usr_[0-9a-fA-F]{32}$")
-_CUSTOMER_ID = re.compile(r"^cus_[0-9a-fA-F]{32}$")
+_USER_ID = re.compile(USER_ID_PATTERN)
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 # The API's cursors are Base64 (§5); accept the URL-safe alphabet too, and nothing else.
 _CURSOR = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
 _OFF = {"invalid_choice": "%(value)s is not one of the choices; this filter is off."}
