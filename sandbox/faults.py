@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from sandbox.errors import error_response
 from sandbox.models import SandboxFault, now_ms
@@ -53,7 +54,7 @@ MALFORMED_BODY: Final = b'{"studies": [{"studyId": "stu_'
 # --- Arming ----------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if not math.isfinite(value):
@@ -120,7 +121,7 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
 
     errors.raise_if_any()
     return SandboxFault(
-        kind=kind,
+        kind=str(kind),  # checked above: one of Kind.values
         method=method or "",
         path=path or "",
         count=count,
@@ -217,7 +218,9 @@ def purge_spent(older_than: timedelta = timedelta(days=1)) -> None:
     SandboxFault.objects.filter(remaining=0, created_at__lt=now_ms() - older_than).delete()
 
 
-def apply_fault(request: HttpRequest, path: str, work: Callable[[], HttpResponse]) -> HttpResponse:
+def apply_fault(
+    request: HttpRequest, path: str, work: Callable[[], HttpResponse]
+) -> HttpResponseBase:
     """Answer the request through `work`, unless an armed fault says otherwise."""
     fault = take_fault(request.method or "", path)
     if fault is None:
@@ -277,7 +280,7 @@ def _connection_fd(environ: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _dropped_connection(request: HttpRequest, done: HttpResponse) -> HttpResponse | None:
+def _dropped_connection(request: HttpRequest, done: HttpResponse) -> HttpResponseBase | None:
     """The real response's status and headers with its full Content-Length, but only half of its
     body, after which the connection is shut down. None when the connection cannot be reached
     (e.g. under Django's test client)."""

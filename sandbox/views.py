@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +41,7 @@ from sandbox.validation import (
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., HttpResponse]
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def relative_path(request: HttpRequest) -> str:
@@ -79,7 +80,7 @@ def endpoint(*, product: str, **handlers: Handler) -> View:
 
     @csrf_exempt
     @login_not_required
-    def view(request: HttpRequest, **params: Any) -> HttpResponse:
+    def view(request: HttpRequest, **params: Any) -> HttpResponseBase:
         try:
             key = authenticate(request)
             if product == "viewer" and not key.is_viewer_enabled:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from django import forms
 from django.http import QueryDict
@@ -125,7 +125,7 @@ class WorklistFilterForm(forms.Form):
         if _CUSTOMER_ID.fullmatch(chosen) and chosen not in self._customer_names:
             # The customer list could not be loaded, or is older than the link: keep the filter.
             choices.append((chosen, chosen))
-        self.fields["customer"].choices = choices
+        cast(forms.ChoiceField, self.fields["customer"]).choices = choices
 
     def clean_assigned_to(self) -> str:
         value: str = self.cleaned_data["assigned_to"].strip()
@@ -166,9 +166,9 @@ class WorklistFilterForm(forms.Form):
             value = self.value(name)
             if value:
                 params[name] = value
-        for name, value in changes.items():
-            if value:
-                params[name] = value
+        for name, change in changes.items():
+            if change:
+                params[name] = change
             else:
                 params.pop(name, None)
         return params.urlencode()

@@ -62,7 +62,7 @@ def _is_login_redirect(response: HttpResponse) -> bool:
 def _current_page(request: HttpRequest) -> str:
     """Path and query of the page the htmx request came from; the request's own path when
     htmx did not say or named another site."""
-    current = request.htmx.current_url or ""  # type: ignore[attr-defined]
+    current = request.htmx.current_url or ""  # type: ignore[attr-defined]  # HtmxMiddleware sets it
     if current and url_has_allowed_host_and_scheme(
         current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):

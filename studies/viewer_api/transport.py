@@ -187,19 +187,19 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     """The wait before the next attempt: what the API asked for, else capped backoff."""
     if retry_after is not None and retry_after > 0:
         return retry_after
-    base = min(_BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), _BACKOFF_CAP_SECONDS)
+    base = min(_BACKOFF_BASE_SECONDS * 2.0 ** (attempt - 1), _BACKOFF_CAP_SECONDS)
     return base * random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not security
 
 
 def _retry_after(response: httpx.Response) -> float | None:
     """Seconds from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date (§1.6)."""
-    raw_ms = response.headers.get("retry-after-ms")
+    raw_ms: str | None = response.headers.get("retry-after-ms")
     if raw_ms:
         try:
             return max(float(raw_ms) / 1000.0, 0.0)
         except ValueError:
             pass
-    raw = response.headers.get("retry-after")
+    raw: str | None = response.headers.get("retry-after")
     if not raw:
         return None
     try:

@@ -23,6 +23,7 @@ from studies.forms import (
     study_form_initial,
     unbound_copy,
 )
+from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
 from studies.submissions import (
     AlreadyCreated,
@@ -78,12 +79,12 @@ def _render(
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def study_create(request: HttpRequest) -> HttpResponse:
+def study_create(request: AuthenticatedRequest) -> HttpResponse:
     """`/studies/new/`: the full form. GET accepts initial values in the query string
     (e.g. from the quick-create's "More options"); POST's `action` is "create" (the default),
     or "add_row" / "search_assignee" (the no-JavaScript row and assignee buttons)."""
     customers, customers_error = _customers()
-    options = {"customers": customers, "customers_error": customers_error}
+    options: dict[str, Any] = {"customers": customers, "customers_error": customers_error}
     if request.method == "GET":
         form = StudyCreateForm(initial=study_form_initial(request.GET), **options)
         return _render(request, form, MetadataFormSet())
@@ -146,7 +147,7 @@ def assignee_search(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     query_name = f"{prefix}-assignee_query" if prefix else "assignee_query"
     if "q" in data and query_name not in data:
-        data[query_name] = data["q"]
+        data[query_name] = data.get("q", "")
     picker_form = AssigneePickerForm(data, prefix=prefix or None)
     context = {"form": picker_form, "picker": assignee_options(picker_form)}
     return TemplateResponse(request, f"{PICKER_TEMPLATE}#assignee_results", context)

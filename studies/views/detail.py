@@ -83,7 +83,7 @@ def _found_by_uid(request: HttpRequest, study_instance_uid: str) -> HttpResponse
         )
     except ViewerAPIError as exc:
         response = api_unavailable(request, exc)
-        response.context_data["lookup_uid"] = study_instance_uid  # type: ignore[index]
+        response.context_data["lookup_uid"] = study_instance_uid  # type: ignore[index]  # built with a dict
         return response
     return redirect("study_detail", study_id=study.study_id)
 

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
+from studies.http import AuthenticatedRequest
 from studies.models import Submission
 from studies.roles import coordinator_required
 from studies.submissions import (
@@ -51,7 +52,7 @@ class UnsentRow:
 
 @coordinator_required
 @require_GET
-def unsent_list(request: HttpRequest) -> HttpResponse:
+def unsent_list(request: AuthenticatedRequest) -> HttpResponse:
     """`/studies/unsent/`: the signed-in coordinator's unsent attempts, newest first."""
     rows = [
         UnsentRow(submission=submission, data=submission_data(submission))
@@ -77,7 +78,7 @@ def _form_url(submission: Submission) -> str:
 
 @coordinator_required
 @require_POST
-def unsent_retry(request: HttpRequest, submission_id: int) -> HttpResponse:
+def unsent_retry(request: AuthenticatedRequest, submission_id: int) -> HttpResponse:
     """`/studies/unsent/<id>/retry/`: send the attempt again, through the same code path and
     with the same token as the form, so it can never make a second study."""
     outcome = submission_retry(user=request.user, submission_id=submission_id)
@@ -126,7 +127,7 @@ def _rejection_text(outcome: Rejected) -> str:
 
 @coordinator_required
 @require_POST
-def unsent_discard(request: HttpRequest, submission_id: int) -> HttpResponse:
+def unsent_discard(request: AuthenticatedRequest, submission_id: int) -> HttpResponse:
     """`/studies/unsent/<id>/discard/`: give the attempt up (it stays recorded, as discarded)."""
     if submission_discard(user=request.user, submission_id=submission_id):
         messages.success(request, "The unsent study was discarded.")

@@ -30,6 +30,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from studies import viewer_api
 from studies.filters import PAGE_SIZE, WorklistFilterForm, parse_cursor, worklist_url
 from studies.forms import AssigneePickerForm, StudyBaseForm, assignee_options, unbound_copy
+from studies.http import AuthenticatedRequest
 from studies.roles import can_manage_studies
 from studies.submissions import (
     AlreadyCreated,
@@ -172,7 +173,7 @@ def _respond(request: HttpRequest, template: str, context: dict[str, Any]) -> Te
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         return quick_create(request)
     if request.htmx and request.htmx.target == _ASSIGNEE_MATCHES_TARGET:
@@ -219,7 +220,9 @@ def _more_options_url(form: StudyBaseForm) -> str:
     return reverse("study_create") + (f"?{query}" if query else "")
 
 
-def _render_quick(request: HttpRequest, form: StudyBaseForm, **kwargs: Any) -> TemplateResponse:
+def _render_quick(
+    request: AuthenticatedRequest, form: StudyBaseForm, **kwargs: Any
+) -> TemplateResponse:
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
     context = quick_create_context(form, **kwargs)
     if request.htmx:
@@ -228,7 +231,7 @@ def _render_quick(request: HttpRequest, form: StudyBaseForm, **kwargs: Any) -> T
     return _respond(request, TEMPLATE, worklist_context(request) | context)
 
 
-def quick_create(request: HttpRequest) -> HttpResponse:
+def quick_create(request: AuthenticatedRequest) -> HttpResponse:
     if not can_manage_studies(request.user):
         raise PermissionDenied
     form = StudyBaseForm(request.POST, prefix=QUICK_PREFIX)
