@@ -90,6 +90,10 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time its workers have used so far."""
+        return sum(_cpu_seconds(pid) for pid in _children(self.process.pid))
+
     def worker_rss_mb(self) -> list[float]:
         """VmRSS of each worker (shared pages counted in each), in MB."""
         return [_proc_status(pid, "VmRSS") / 1024 for pid in _children(self.process.pid)]
@@ -174,6 +178,20 @@ def _proc_status(pid: int, name: str) -> int:
         if line.startswith(f"{name}:"):
             return int(line.split()[1])
     return 0
+
+
+_CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of /proc/<pid>/stat (0 when the process is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # Fields after the command name: state is field 3, utime and stime are fields 14 and 15.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 def _children(pid: int) -> list[int]:

@@ -9,6 +9,7 @@ through an httpx event hook, and the difference is what the app made.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -59,7 +60,7 @@ class PageResult:
     bare: list[float] = field(default_factory=list)
     app: list[float] = field(default_factory=list)
     app_calls: int = 0
-    db_queries: int | None = None
+    app_cpu_seconds: float = 0.0
 
     @property
     def bare_ms(self) -> float:
@@ -81,19 +82,33 @@ class PageResult:
     def calls_per_render(self) -> float:
         return self.app_calls / len(self.app)
 
+    @property
+    def cpu_ms_per_render(self) -> float:
+        """CPU the app's workers spent per render: what the app adds, on an idle machine,
+        whatever else the machine is busy with."""
+        return self.app_cpu_seconds * 1000 / len(self.app)
+
 
 def measure(
-    pages: list[Page], app: AppClient, api: BareApi, upstream: Upstream, samples: int
+    pages: list[Page],
+    app: AppClient,
+    api: BareApi,
+    upstream: Upstream,
+    samples: int,
+    app_cpu: Callable[[], float],
 ) -> list[PageResult]:
-    """Every page: its untimed warm-up, then `samples` alternating pairs."""
+    """Every page: its untimed warm-up, then `samples` alternating pairs. `app_cpu` reads the
+    CPU seconds the app instance has used."""
     results: list[PageResult] = []
     for page in pages:
         page.warm_up(app, api)
         result = PageResult(page.name, page.api_calls)
         before, bare_before = upstream.calls(), api.calls
+        cpu_before = app_cpu()
         for index in range(samples):
             result.bare.append(timed(page.bare, api, index))
             result.app.append(timed(page.app, app, index))
+        result.app_cpu_seconds = app_cpu() - cpu_before
         result.app_calls = upstream.calls() - before - (api.calls - bare_before)
         results.append(result)
     return results
