@@ -199,7 +199,9 @@ class SandboxViewerToken(models.Model):
 
 
 class SandboxFault(models.Model):
-    """An armed fault: the next `remaining` requests that match `method` and `path` misbehave.
+    """An armed fault: the next `remaining` requests that match `method` and `path` misbehave
+    (a persistent latency, `options["persistent"]`, every one of them until disarmed). `applied`
+    counts the requests it was applied to.
 
     Stored in the database so that any thread or process can arm a fault that the server then
     applies (see `sandbox.faults`).
@@ -219,6 +221,7 @@ class SandboxFault(models.Model):
     path = models.CharField(max_length=200, blank=True, default="")
     count = models.PositiveIntegerField(default=1)
     remaining = models.PositiveIntegerField(default=1)
+    applied = models.PositiveIntegerField(default=0)
     options = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now_ms)
 
