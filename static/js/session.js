@@ -60,10 +60,14 @@
     return window.fetch(statusUrl, {
       method: method,
       credentials: "same-origin",
-      headers: headers(background)
+      headers: headers(background),
+      // A session that ran out is redirected to sign-in, like every page. Not following that
+      // redirect leaves the sign-in page's message for the page we are about to open.
+      redirect: "manual"
     }).then(function (response) {
-      // A session that ran out is redirected to sign-in, like every page.
-      if (response.redirected || !response.ok) { return { signedIn: false, secondsLeft: 0 }; }
+      if (response.type === "opaqueredirect" || !response.ok) {
+        return { signedIn: false, secondsLeft: 0 };
+      }
       return response.json();
     });
   }
@@ -92,6 +96,7 @@
       credentials: "same-origin",
       headers: headers(true),
       body: data,
+      redirect: "manual",
       keepalive: true
     }).catch(function () { /* the server keeps a form posted after the deadline too */ });
   }
