@@ -25,7 +25,7 @@ from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Service fixtures that start real processes, one module each.
-pytest_plugins = ["tests.services.app_instances"]
+pytest_plugins = ["tests.services.app_instances", "tests.services.oidc_provider"]
 
 PASSWORD = "correct-horse-battery"
 
