@@ -4,24 +4,15 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from accounts.models import SignInEvent
+from studies.admin import ReadOnlyAdmin
 
 
 @admin.register(SignInEvent)
-class SignInEventAdmin(admin.ModelAdmin):
+class SignInEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "kind", "username", "user", "method", "ip_address"]
     list_filter = ["kind", "method", "at", "user"]
     date_hierarchy = "at"
     search_fields = ["username", "ip_address", "user_agent"]
     list_select_related = ["user"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
