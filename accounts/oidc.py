@@ -15,14 +15,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
-from studies.roles import COORDINATORS, OBSERVERS
+from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
 ROLE_GROUPS = (COORDINATORS, OBSERVERS)
 
@@ -75,6 +76,8 @@ class RoleMappingOIDCBackend(OIDCAuthenticationBackend):
         role = role_for(claims)
         user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUPS))
         if role is not None:
+            if not Group.objects.filter(name=role).exists():
+                ensure_roles(Group, Permission, ContentType)  # the groups were deleted
             user.groups.add(Group.objects.get(name=role))
         return user
 
