@@ -24,6 +24,9 @@ from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 # thread with a running loop unless told that this is intended (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Service fixtures that start real processes, one module each.
+pytest_plugins = ["tests.services.app_instances", "tests.services.oidc_provider"]
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -21,7 +21,7 @@ SAMPLE_ARGS = {
     "path": "x/y",
     "uuid": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
 }
-PUBLIC = {"/login/", "/healthz"}
+PUBLIC = {"/login/", "/healthz", "/accounts/oidc/authenticate/", "/accounts/oidc/callback/"}
 
 
 def iter_paths(patterns: list[Any], prefix: str = "") -> list[str]:

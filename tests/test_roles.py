@@ -14,7 +14,18 @@ from tests.test_foundation import iter_paths
 pytestmark = pytest.mark.django_db
 
 # Signing in and out is for everyone.
-AUTH = {"/login/", "/logout/", "/healthz"}
+AUTH = {
+    "/login/",
+    "/logout/",
+    "/healthz",
+    # Session check, drafts and single sign-on (accounts/; tested in test_idle_logoff.py,
+    # test_browser_sso.py).
+    "/accounts/session/",
+    "/accounts/drafts/save/",
+    "/accounts/drafts/discard/",
+    "/accounts/oidc/authenticate/",
+    "/accounts/oidc/callback/",
+}
 # Pages an Observer may read: they answer GET only, so a POST is 405.
 READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/"}
 # Pages an Observer may read that also answer POST (for Coordinators only).

@@ -94,10 +94,13 @@ INSTALLED_APPS = [
     "template_partials",
     "studies",
     "sandbox",
+    "axes",  # sign-in: lock-out after failed attempts (see "Sign-in" below)
+    "accounts",  # sign-in: audit, automatic log-off, drafts, single sign-on
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "viewer_admin.headers.SecurityHeadersMiddleware",  # Permissions-Policy
     "viewer_admin.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,9 +109,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.idle.IdleLogoffMiddleware",  # sign-in: automatic log-off after inactivity
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "viewer_admin.middleware.HtmxLoginRedirectMiddleware",
+    "axes.middleware.AxesMiddleware",  # sign-in: lock-out answer; stays last
 ]
 
 ROOT_URLCONF = "viewer_admin.urls"
@@ -125,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studies.context_processors.navigation",
+                "accounts.context_processors.sign_in",
             ],
         },
     },
@@ -171,6 +177,90 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Sign-in: lock-out, automatic log-off, single sign-on -------------------------------------
+# The accounts app (accounts/) holds the sign-in audit, automatic log-off, form drafts and the
+# OpenID Connect sign-on; django-axes counts failed sign-ins in the database, so every app
+# instance on the same database sees the same counts and lock-outs.
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be greater than zero.")
+    return value
+
+
+# Lock-out: after SIGN_IN_FAILURE_LIMIT failed sign-ins for one username, or from one address,
+# further attempts for it are refused for SIGN_IN_LOCKOUT_MINUTES (more attempts do not prolong
+# it). An administrator lifts a lock-out early in Django admin ("Access attempts": delete it).
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5)
+SIGN_IN_LOCKOUT_MINUTES = env_float("SIGN_IN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = SIGN_IN_LOCKOUT_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+# The address of a sign-in attempt: REMOTE_ADDR, or behind a proxy that overwrites the header,
+# the first address of X-Forwarded-For (set SIGN_IN_TRUST_X_FORWARDED_FOR=true only then).
+SIGN_IN_TRUST_X_FORWARDED_FOR = env_bool("SIGN_IN_TRUST_X_FORWARDED_FOR", default=False)
+
+# Automatic log-off after SESSION_IDLE_MINUTES without real input (page loads, form posts,
+# htmx requests a person caused). Requests marked as background (accounts/idle.py) never
+# extend it. The page warns SESSION_IDLE_WARNING_SECONDS before.
+SESSION_IDLE_MINUTES = env_float("SESSION_IDLE_MINUTES", 15)
+SESSION_IDLE_WARNING_SECONDS = env_float("SESSION_IDLE_WARNING_SECONDS", 60)
+SESSION_COOKIE_AGE = 12 * 60 * 60  # an absolute cap of a working day on top of the idle limit
+# URL names whose half-filled form is kept as a draft when the session runs out.
+SIGN_IN_DRAFT_URL_NAMES = ["study_create", "study_edit"]
+
+# Local passwords: off leaves single sign-on as the only way in (admin included).
+LOCAL_PASSWORDS_ENABLED = env_bool("LOCAL_PASSWORDS_ENABLED", default=True)
+
+# Single sign-on over OpenID Connect (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "the hospital's sign-on")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+# The claim (a list or a single string) that says which role a person has, and the values of it
+# that make a coordinator or an observer. A person with neither is refused.
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "groups")
+OIDC_COORDINATOR_VALUES = env_list("OIDC_COORDINATOR_VALUES", ["viewer-admin-coordinators"])
+OIDC_OBSERVER_VALUES = env_list("OIDC_OBSERVER_VALUES", ["viewer-admin-observers"])
+if OIDC_ENABLED and not all(
+    [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT]
+):
+    raise ImproperlyConfigured(
+        "OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT "
+        "must be set when OIDC_RP_CLIENT_ID is."
+    )
+if not (LOCAL_PASSWORDS_ENABLED or OIDC_ENABLED):
+    raise ImproperlyConfigured("LOCAL_PASSWORDS_ENABLED=false needs single sign-on (OIDC_*).")
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "accounts.oidc.RoleMappingOIDCBackend",  # does nothing unless OIDC_ENABLED
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS_ENABLED else []),
+]
+
 # --- Internationalisation --------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
@@ -203,6 +293,14 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Powerful browser features the app never uses, switched off for every page
+# (accounts/headers.py sends it).
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), "
+    "browsing-topics=(), interest-cohort=()"
+)
 SESSION_COOKIE_HTTPONLY = True
 # CONTENT_SECURITY_POLICY is set after the Viewer API settings below: its form-action needs them.
 if PRODUCTION:
