@@ -72,7 +72,8 @@ def test_preview_checks_every_row_with_the_forms_rules(
     assert sorted(found) == [3, 4, 5, 6, 7, 8, 9, 10, 12, 13]
     assert found[3] == [("Severity", "Choose Normal, High or STAT.")]
     assert found[4] == [("Description", "Enter a study description.")]
-    assert found[5][0][0] == "UID" and "starts with a zero" in found[5][0][1]
+    assert found[5][0][0] == "UID"
+    assert "starts with a zero" in found[5][0][1]
     assert found[6] == [
         ("Assignee", "The Viewer has no user with the email nobody@clinic.example.")
     ]
@@ -87,7 +88,8 @@ def test_preview_checks_every_row_with_the_forms_rules(
             f"The Viewer already has a study with this Study Instance UID ({existing.study_id}).",
         )
     ]
-    assert found[12][0][0] == "metadata" and "longer than 1000" in found[12][0][1]
+    assert found[12][0][0] == "metadata"
+    assert "longer than 1000" in found[12][0][1]
     assert "email address or Viewer user id" in found[13][0][1]
 
     valid = {row.number: row.payload for row in study_import.rows.filter(status="waiting")}

@@ -54,7 +54,7 @@ def test_header_aliases_are_case_insensitive_and_metadata_keys_keep_their_case()
 
 
 def test_row_numbers_follow_the_file_and_blank_rows_are_skipped() -> None:
-    text = f"{HEADER}\nnormal,A,1.1\n,,\n\nnormal,\"multi\nline\",1.2\nnormal,C,1.3\n"
+    text = f'{HEADER}\nnormal,A,1.1\n,,\n\nnormal,"multi\nline",1.2\nnormal,C,1.3\n'
     parsed = parse(text.encode())
     assert [row.number for row in parsed.rows] == [2, 5, 6]
     assert parsed.rows[1].cells[DESCRIPTION] == "multi\nline"

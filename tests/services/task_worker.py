@@ -99,4 +99,4 @@ def task_worker(
         worker.stop()
     for worker in workers:
         if worker.process.returncode not in (0, -signal.SIGKILL, -signal.SIGTERM):
-            print(worker.output())  # noqa: T201 - shown by pytest for a failing test
+            print(worker.output())
