@@ -27,7 +27,7 @@ AUTH = {
     "/accounts/oidc/callback/",
 }
 # Pages an Observer may read: they answer GET only, so a POST is 405.
-READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/"}
+READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/", "/imports/export.csv"}
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
 # Every URL that changes something, as iter_paths writes it: a sanity check that the
@@ -42,6 +42,9 @@ MUTATING = {
     "/studies/x/open/",
     "/studies/unsent/1/retry/",
     "/studies/unsent/1/discard/",
+    "/imports/new/",  # study imports
+    "/imports/1/send/",
+    "/imports/1/cancel/",
 }
 
 

@@ -96,6 +96,10 @@ INSTALLED_APPS = [
     "sandbox",
     "axes",  # sign-in: lock-out after failed attempts (see "Sign-in" below)
     "accounts",  # sign-in: audit, automatic log-off, drafts, single sign-on
+    # Study imports in the background (see the "Study imports" block below).
+    "django_tasks",
+    "django_tasks_db",
+    "imports",
 ]
 
 MIDDLEWARE = [
@@ -341,6 +345,22 @@ if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
 # origin of VIEWER_API_BASE_URL.
 VIEWER_LINK_ORIGINS = env_list("VIEWER_LINK_ORIGINS", [origin_of(VIEWER_API_BASE_URL)])
 CONTENT_SECURITY_POLICY = content_security_policy(form_action=VIEWER_LINK_ORIGINS)
+
+# --- Study imports (background tasks) --------------------------------------------------------
+
+# Imports are sent by Django's tasks framework (the django-tasks backport) with its database
+# backend: `manage.py db_worker` runs the queued tasks (script/server starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Rows of one import sent to the Viewer API at the same time (default 4).
+IMPORT_PARALLEL_ROWS = int(env_float("IMPORT_PARALLEL_ROWS", 4))
+# An import whose worker has not reported for this many seconds is taken over by another
+# worker (its own died): default 30.
+IMPORT_STALE_AFTER_SECONDS = env_float("IMPORT_STALE_AFTER_SECONDS", 30.0)
+# What one uploaded or pasted file may hold.
+IMPORT_MAX_ROWS = 5000
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+# A pasted block arrives as a form field: allow the import's limit plus room for the rest.
+DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 
 # --- Logging ---------------------------------------------------------------------------------
 

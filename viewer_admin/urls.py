@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("imports.urls")),  # study imports and the worklist export
     path("", include("studies.urls")),
 ]
 
