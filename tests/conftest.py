@@ -20,6 +20,8 @@ from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
+pytest_plugins = ["tests.services.script_server"]
+
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this is intended (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
