@@ -4,6 +4,7 @@ lines in log records, and the sandbox's transport rule in production."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import pytest
@@ -108,6 +109,17 @@ def test_gunicorn_error_lines() -> None:
 def test_uid_and_email_like_text_is_replaced_anywhere() -> None:
     message = _message("studies", "saw %s for %s at 10.0.0.1", "1.2.840.5.6", "ann@clinic.example")
     assert message == "saw {uid} for {email} at 10.0.0.1"
+
+
+def test_tracebacks_get_the_last_resort_rule() -> None:
+    try:
+        raise ValueError("no study 1.2.840.5.6.7 for ann@clinic.example")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RedactIdentifiers().filter(record)
+    text = logging.Formatter().format(record)
+    assert "ValueError: no study {uid} for {email}" in text
+    assert "1.2.840" not in text
 
 
 def test_the_app_log_lines_with_templates_are_left_alone() -> None:

@@ -116,7 +116,8 @@ def _replace_all(text: str, replacements: Iterable[tuple[str, str]]) -> str:
 
 class RedactIdentifiers(logging.Filter):
     """Rewrites a record's message so that it carries no identifier (see the module's
-    docstring). It never drops a record. Tracebacks are left as they are."""
+    docstring). It never drops a record. A traceback gets the last-resort rule only (UID-like
+    and email-like text): exception messages are not parsed."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -126,6 +127,10 @@ class RedactIdentifiers(logging.Filter):
         redacted = self.redact(record, message)
         if redacted != message:
             record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set.
+            traceback = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact_identifier_like(traceback)
         return True
 
     @staticmethod
