@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -23,18 +22,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devservices.base import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 API_KEY = "script-server-test-key"
 # Variables of the developer's shell that would change what script/server does.
 _CLEARED_PREFIXES = ("DJANGO_", "VIEWER_", "SANDBOX_", "DATABASE_URL", "PORT", "DEMO_PASSWORD")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
