@@ -29,6 +29,7 @@ import io
 import logging
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -255,6 +256,15 @@ def purge_spent(older_than: timedelta = timedelta(days=1)) -> None:
     SandboxFault.objects.filter(remaining=0, created_at__lt=now_ms() - older_than).delete()
 
 
+def route_of(request: HttpRequest) -> str:
+    """The route the request matched, for log lines: `/v1/viewer/studies/by-uid/{uid}`, never
+    the UID itself (paths and query strings carry identifiers)."""
+    match = getattr(request, "resolver_match", None)
+    route = str(match.route) if match is not None and match.route else ""
+    route = route.removeprefix("sandbox/")
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route) if route else "{unmatched}"
+
+
 def apply_fault(
     request: HttpRequest, path: str, work: Callable[[], HttpResponse]
 ) -> HttpResponseBase:
@@ -265,7 +275,13 @@ def apply_fault(
     fault = taken.fault
     if fault is None:
         return work()
-    logger.info("Sandbox fault %s (%s) on %s %s", fault.kind, fault.fault_id, request.method, path)
+    logger.info(
+        "Sandbox fault %s (%s) on %s %s",
+        fault.kind,
+        fault.fault_id,
+        request.method,
+        route_of(request),
+    )
     options = fault.options
     if fault.kind in (Kind.LATENCY, Kind.HANG):
         if not _wait(fault, float(options.get("seconds", 0))):

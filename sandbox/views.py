@@ -24,7 +24,14 @@ from django.views.decorators.http import require_GET
 from sandbox import serializers, store
 from sandbox.auth import authenticate
 from sandbox.errors import ApiError, Forbidden, MethodNotAllowed, NotFound, error_response
-from sandbox.faults import apply_fault, build_fault, disarm_all, fault_json, purge_spent
+from sandbox.faults import (
+    apply_fault,
+    build_fault,
+    disarm_all,
+    fault_json,
+    purge_spent,
+    route_of,
+)
 from sandbox.models import SandboxApiKey, SandboxFault
 from sandbox.validation import (
     parse_page,
@@ -51,7 +58,7 @@ def relative_path(request: HttpRequest) -> str:
 
 
 def _internal_error(request: HttpRequest) -> JsonResponse:
-    logger.exception("Sandbox error on %s %s", request.method, relative_path(request))
+    logger.exception("Sandbox error on %s %s", request.method, route_of(request))
     return error_response(500, "internal", "The sandbox failed unexpectedly.")
 
 
@@ -59,7 +66,7 @@ def _log_retry(request: HttpRequest) -> None:
     """Make the SDK's retries visible (§1.3): it counts them in X-Stainless-Retry-Count."""
     retry = request.headers.get("X-Stainless-Retry-Count", "0")
     if retry not in ("", "0"):
-        logger.info("Sandbox: retry %s of %s %s", retry[:8], request.method, request.path)
+        logger.info("Sandbox: retry %s of %s %s", retry[:8], request.method, route_of(request))
 
 
 def endpoint(*, product: str, **handlers: Handler) -> View:

@@ -60,6 +60,7 @@ from studies.viewer_api import (
 SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
 VIEWER_STATUS_CHOICES = [(status.value, status.label) for status in ViewerStatus]
 ASSIGNEE_SEARCH_LIMIT = 10
+ASSIGNEE_QUERY_MAX_LENGTH = 200
 _USER_ID = TypeAdapter(viewer_api.UserId)
 _CUSTOMER_ID = TypeAdapter(viewer_api.CustomerId)
 
@@ -161,7 +162,12 @@ class AssigneePickerForm(_Form):
     assignee_query = forms.CharField(
         label="Assignee",
         required=False,
-        max_length=200,
+        max_length=ASSIGNEE_QUERY_MAX_LENGTH,
+        error_messages={
+            "max_length": (
+                "Search with at most %(limit_value)d characters (this search has %(show_value)d)."
+            )
+        },
         widget=forms.TextInput(
             attrs={"type": "search", "autocomplete": "off", "placeholder": "Name or email"}
         ),
@@ -218,7 +224,12 @@ def assignee_options(
         selected_id = ""
     error = ""
     matches: list[AssigneeChoice] = []
-    if query:
+    try:
+        # The field's own limits, before anything is sent (the form may never be validated).
+        form.fields["assignee_query"].clean(query)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if query and not error:
         try:
             users = viewer_api.user_search(query=query, limit=ASSIGNEE_SEARCH_LIMIT)
         except ViewerAPIError as exc:

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from studies.views import create, detail, manage, unsent, worklist
+from viewer_admin.converters import RowIdConverter
+
+register_converter(RowIdConverter, "row_id")
 
 urlpatterns = [
     path("", worklist.home, name="home"),
@@ -8,9 +11,9 @@ urlpatterns = [
     path("studies/assignees/", create.assignee_search, name="assignee_search"),
     path("studies/lookup/", detail.study_lookup, name="study_lookup"),
     path("studies/unsent/", unsent.unsent_list, name="unsent_list"),
-    path("studies/unsent/<int:submission_id>/retry/", unsent.unsent_retry, name="unsent_retry"),
+    path("studies/unsent/<row_id:submission_id>/retry/", unsent.unsent_retry, name="unsent_retry"),
     path(
-        "studies/unsent/<int:submission_id>/discard/",
+        "studies/unsent/<row_id:submission_id>/discard/",
         unsent.unsent_discard,
         name="unsent_discard",
     ),

@@ -20,7 +20,10 @@ from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
-pytest_plugins = ["tests.services.task_worker"]  # the real task worker (study imports)
+pytest_plugins = [
+    "tests.services.script_server",
+    "tests.services.task_worker",  # the real task worker (study imports)
+]
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this is intended (tests only).

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARGS = {
     "str": "x",
     "int": "1",
+    "rowid": "1",
     "slug": "x",
     "path": "x/y",
     "uuid": "0" * 8 + "-0000-0000-0000-" + "0" * 12,

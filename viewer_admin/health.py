@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -41,6 +42,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     healthy = all(ok for ok, _ in results.values())
     body = {
         "status": "ok" if healthy else "error",
+        # The built-in stand-in of the Viewer API is served: not for real patients' studies.
+        "sandbox": "on" if settings.SANDBOX_ENABLED else "off",
         "checks": {
             name: {"status": "ok" if ok else "error", "detail": detail}
             for name, (ok, detail) in results.items()

@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "viewer_admin.headers.SecurityHeadersMiddleware",  # Permissions-Policy
     "viewer_admin.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "viewer_admin.middleware.NoStoreMiddleware",
+    "sandbox.middleware.SandboxTransportMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -326,6 +328,10 @@ SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 if PRODUCTION and SANDBOX_ENABLED:
     # The app calls the in-process sandbox at the plain-HTTP address it was given.
     SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
+# In production the sandbox answers plain-HTTP requests from loopback only (the app calling
+# itself); from anywhere else it wants HTTPS, unless SANDBOX_ALLOW_INSECURE=true says that
+# plain HTTP is acceptable (a closed test network). See sandbox/middleware.py.
+SANDBOX_ALLOW_INSECURE = env_bool("SANDBOX_ALLOW_INSECURE", default=False)
 _LOCAL_PORT = env_str("PORT", "8000")
 _LOCAL_API_KEY = "sandbox-demo-key"
 VIEWER_API_BASE_URL = env_str(
@@ -364,13 +370,37 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 
 # --- Logging ---------------------------------------------------------------------------------
 
+# No log line carries a Study Instance UID, a name, an email or a description: every handler
+# runs `RedactIdentifiers`, which logs request paths as route templates and query strings as
+# their keys (viewer_admin/log_redaction.py). Django's own loggers ("django", incl.
+# django.request's "Not Found: /…", and the development server's request lines) are routed
+# through these handlers instead of Django's defaults. gunicorn's logs:
+# viewer_admin/gunicorn_conf.py.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "filters": {"redact": {"()": "viewer_admin.log_redaction.RedactIdentifiers"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # httpx logs every request URL at INFO; URLs can carry UIDs and names. Our service
         # module writes its own line per call instead.
