@@ -556,6 +556,7 @@ class ViewerAPI:
         api_key: str,
         timeout: float = 15.0,
         connect_timeout: float = 5.0,
+        max_connections: int = 8,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -579,6 +580,11 @@ class ViewerAPI:
                 "User-Agent": f"ViewerAdmin/{settings.VERSION} httpx/{httpx.__version__}",
             },
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            # One pooled keep-alive connection per server thread: concurrent requests never
+            # queue for a connection, and none is opened anew per call.
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             follow_redirects=True,
             transport=transport,
         )
@@ -818,6 +824,7 @@ def get_client() -> ViewerAPI:
                 api_key=settings.VIEWER_API_KEY,
                 timeout=settings.VIEWER_API_TIMEOUT_SECONDS,
                 connect_timeout=settings.VIEWER_API_CONNECT_TIMEOUT_SECONDS,
+                max_connections=settings.VIEWER_API_MAX_CONNECTIONS,
             )
         return _client
 
