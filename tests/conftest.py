@@ -21,6 +21,7 @@ from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
 pytest_plugins = [
+    "tests.services.redis",
     "tests.services.script_server",
     "tests.services.task_worker",  # the real task worker (study imports)
 ]
@@ -33,6 +34,13 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytest_plugins = ["tests.services.app_instances", "tests.services.oidc_provider"]
 
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_report_header() -> str:
+    """Which database and cache this run uses (script/test runs the suite on more than one)."""
+    database = django_settings.DATABASES["default"]
+    backend = django_settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]}, cache: {backend}"
 
 
 def make_user(username: str, group: str) -> User:

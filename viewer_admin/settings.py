@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -45,6 +46,19 @@ def env_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be greater than zero.")
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be greater than zero.")
     return value
@@ -142,7 +156,7 @@ TEMPLATES = [
     },
 ]
 
-# --- Database and cache ----------------------------------------------------------------------
+# --- Database --------------------------------------------------------------------------------
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -157,19 +171,49 @@ DATABASES["default"]["TEST"] = {
     "NAME": str(Path(tempfile.gettempdir()) / f"viewer_admin_test_{os.getpid()}.sqlite3")
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # On PostgreSQL a test run creates its own database, "test_" + the database's name, on
+    # the server that DATABASE_URL names (the role needs CREATEDB) and drops it afterwards.
     DATABASES["default"]["TEST"] = {}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A database cache is shared by every app instance that shares the database, with nothing more
-# to run. `manage.py createcachetable` creates its table (script/server does).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "viewer_admin_cache",
-        "KEY_PREFIX": "viewer-admin",
+# --- Cache -----------------------------------------------------------------------------------
+
+# Every app instance must see the same cache (cached API lists, shared by instances).
+# Default: a database cache, shared by every instance that shares the database, with nothing
+# more to run; `manage.py createcachetable` creates its table (script/server does).
+# REDIS_URL (redis://HOST:PORT/DB, rediss:// for TLS) switches to Django's Redis backend, the
+# better choice for a fleet of instances: no cache traffic on the database.
+REDIS_URL = env_str("REDIS_URL")
+# Seconds to wait for Redis to connect and to answer: a dead Redis fails a request (and
+# /healthz) quickly instead of holding a server thread.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 2.0)
+
+
+def caches_for(redis_url: str) -> dict[str, dict[str, Any]]:
+    """CACHES for a Redis URL, or the database cache when it is empty."""
+    if not redis_url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "viewer_admin_cache",
+                "KEY_PREFIX": "viewer-admin",
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "viewer-admin",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
     }
-}
+
+
+CACHES = caches_for(REDIS_URL)
 
 # --- Auth ------------------------------------------------------------------------------------
 
@@ -341,6 +385,11 @@ VIEWER_API_KEY = env_str("VIEWER_API_KEY", "" if PRODUCTION else _LOCAL_API_KEY)
 VIEWER_API_TIMEOUT_SECONDS = env_float("VIEWER_API_TIMEOUT_SECONDS", 15.0)
 VIEWER_API_CONNECT_TIMEOUT_SECONDS = env_float("VIEWER_API_CONNECT_TIMEOUT_SECONDS", 5.0)
 VIEWER_API_CACHE_SECONDS = int(env_float("VIEWER_API_CACHE_SECONDS", 60))
+# Keep-alive connections to the Viewer API that one app process keeps open (and the most it
+# opens at once). Every server thread may be in an API call at the same time, so the default is
+# the process's thread count (GUNICORN_THREADS, as script/server starts gunicorn: 8); with
+# fewer, concurrent requests would queue for a connection.
+VIEWER_API_MAX_CONNECTIONS = env_int("VIEWER_API_MAX_CONNECTIONS", env_int("GUNICORN_THREADS", 8))
 if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
     raise ImproperlyConfigured(
         "VIEWER_API_BASE_URL and VIEWER_API_KEY must be set in production "

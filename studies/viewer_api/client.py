@@ -27,6 +27,7 @@ def get_client() -> ViewerAPI:
                 api_key=settings.VIEWER_API_KEY,
                 timeout=settings.VIEWER_API_TIMEOUT_SECONDS,
                 connect_timeout=settings.VIEWER_API_CONNECT_TIMEOUT_SECONDS,
+                max_connections=settings.VIEWER_API_MAX_CONNECTIONS,
             )
         return _client
 

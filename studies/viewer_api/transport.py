@@ -73,6 +73,7 @@ class ViewerAPI:
         api_key: str,
         timeout: float = 15.0,
         connect_timeout: float = 5.0,
+        max_connections: int = 8,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -96,6 +97,9 @@ class ViewerAPI:
                 "User-Agent": f"ViewerAdmin/{settings.VERSION} httpx/{httpx.__version__}",
             },
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             follow_redirects=True,
             transport=transport,
         )
