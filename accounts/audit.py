@@ -22,17 +22,17 @@ def client_address(request: HttpRequest) -> str | None:
     """The address a request came from: REMOTE_ADDR, or the first X-Forwarded-For address
     when SIGN_IN_TRUST_X_FORWARDED_FOR says a proxy in front of the app sets it."""
     if settings.SIGN_IN_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", "")).split(",")[0].strip()
         if forwarded:
             return forwarded
-    return request.META.get("REMOTE_ADDR") or None
+    return str(request.META.get("REMOTE_ADDR") or "") or None
 
 
 def record(
     kind: SignInEvent.Kind,
     request: HttpRequest | None,
     *,
-    user: AbstractBaseUser | None = None,
+    user: Any = None,
     username: str = "",
     method: str = "",
 ) -> SignInEvent:

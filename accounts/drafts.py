@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -48,10 +48,12 @@ def capture(request: HttpRequest) -> FormDraft | None:
         return None
     data = request.POST.copy()
     data.pop(PATH_FIELD, None)
+    if not isinstance(request.user, User):
+        return None
     return save(request.user, path, data)
 
 
-def save(user: AbstractBaseUser, path: str, data: QueryDict) -> FormDraft:
+def save(user: User, path: str, data: QueryDict) -> FormDraft:
     fields: dict[str, list[str]] = {}
     for name in list(data.keys())[:MAX_FIELDS]:
         if name in SKIPPED_FIELDS:
@@ -61,10 +63,10 @@ def save(user: AbstractBaseUser, path: str, data: QueryDict) -> FormDraft:
     return draft
 
 
-def for_page(user: AbstractBaseUser, path: str) -> FormDraft | None:
+def for_page(user: User, path: str) -> FormDraft | None:
     FormDraft.objects.filter(user=user, saved_at__lt=timezone.now() - KEPT_FOR).delete()
     return FormDraft.objects.filter(user=user, path=path).first()
 
 
-def discard(user: AbstractBaseUser, path: str) -> None:
+def discard(user: User, path: str) -> None:
     FormDraft.objects.filter(user=user, path=path).delete()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -107,5 +108,6 @@ def draft_save(request: HttpRequest) -> HttpResponse:
 @never_cache
 def draft_discard(request: HttpRequest) -> HttpResponse:
     """Drop the draft of a page (after "Restore" filled the form, or "Discard")."""
-    drafts.discard(request.user, request.POST.get(drafts.PATH_FIELD, ""))
+    if isinstance(request.user, User):
+        drafts.discard(request.user, request.POST.get(drafts.PATH_FIELD, ""))
     return JsonResponse({"discarded": True})

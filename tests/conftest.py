@@ -21,6 +21,8 @@ from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
 pytest_plugins = [
+    "tests.services.app_instances",
+    "tests.services.oidc_provider",
     "tests.services.redis",
     "tests.services.script_server",
     "tests.services.task_worker",  # the real task worker (study imports)
@@ -31,8 +33,6 @@ pytest_plugins = [
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 # Service fixtures that start real processes, one module each.
-pytest_plugins = ["tests.services.app_instances", "tests.services.oidc_provider"]
-
 PASSWORD = "correct-horse-battery"
 
 

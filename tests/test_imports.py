@@ -18,7 +18,7 @@ from imports.parsing import parse
 from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
 from studies.models import Submission
-from tests.conftest import PASSWORD, SandboxFaults, make_user
+from tests.conftest import SandboxFaults, make_user
 from tests.pages import html
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -162,7 +162,7 @@ def test_only_coordinators_and_only_their_own_imports(
     upload(coordinator_client, f"Severity,Description,UID\nnormal,A,{random_uid()}\n")
     study_import = StudyImport.objects.get()
     detail = reverse("import_detail", args=[study_import.pk])
-    client.login(username=observer.username, password=PASSWORD)
+    client.force_login(observer)
     assert client.get(reverse("import_list")).status_code == 403
     assert client.get(detail).status_code == 403
     other = make_user("coordinator2", "Coordinators")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -64,7 +65,7 @@ def checks() -> dict[str, Check]:
 def healthz(request: HttpRequest) -> JsonResponse:
     results = {name: check() for name, check in checks().items()}
     healthy = all(ok for ok, _ in results.values())
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if healthy else "error",
         # The built-in stand-in of the Viewer API is served: not for real patients' studies.
         "sandbox": "on" if settings.SANDBOX_ENABLED else "off",

@@ -233,19 +233,6 @@ LOGOUT_REDIRECT_URL = "login"
 # instance on the same database sees the same counts and lock-outs.
 
 
-def env_int(name: str, default: int) -> int:
-    raw = env_str(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if value <= 0:
-        raise ImproperlyConfigured(f"{name} must be greater than zero.")
-    return value
-
-
 # Lock-out: after SIGN_IN_FAILURE_LIMIT failed sign-ins for one username, or from one address,
 # further attempts for it are refused for SIGN_IN_LOCKOUT_MINUTES (more attempts do not prolong
 # it). An administrator lifts a lock-out early in Django admin ("Access attempts": delete it).

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Final
 
 from studies.viewer_api.client import get_client
 from studies.viewer_api.exceptions import Conflict, NotFound, OutcomeUnknown, ViewerAPIError
-from studies.viewer_api.pagination import fetch_page
+from studies.viewer_api.pagination import fetch_page, walk
 from studies.viewer_api.params import StudyCreate, StudyFilters, StudyUpdate
 from studies.viewer_api.parsing import parse
 from studies.viewer_api.responses import ActionResult, Page, Study, UrlResult
@@ -123,6 +124,11 @@ def study_list(*, filters: StudyFilters | None = None, cursor: str | None = None
         filters=filters or StudyFilters(),
         cursor=cursor,
     )
+
+
+def study_pages(*, filters: StudyFilters | None = None) -> Iterator[Page[Study]]:
+    """Every page of the list, sending the original filters with each cursor (§5)."""
+    return walk(lambda cursor: study_list(filters=filters, cursor=cursor))
 
 
 def _study_action(path: str, study_id: str) -> Any:
