@@ -3,7 +3,7 @@
 - `/imports/`: the coordinator's imports, newest first.
 - `/imports/new/`: upload or paste a file; it is read and checked, and stored as a preview.
 - `/imports/<id>/`: the preview (problems by row and column; send the valid rows), then the
-  progress (htmx polls the progress region; the poll is marked `X-Background: 1` so it is
+  progress (htmx polls the progress region; the poll is marked `X-Background: true` so it is
   never counted as the coordinator's activity) and the per-row results.
 - `/imports/<id>/results.csv`: the per-row results as CSV.
 - `/imports/export.csv`: every study matching the worklist's filters, in the import layout.

@@ -88,5 +88,5 @@ def test_upload_preview_send_watch_and_download(
     assert "Choose Normal, High or STAT." in outcomes["1.2.3"][1]
     # The bar was updated by htmx polls, each marked as background (not the user's activity).
     assert polls
-    assert all(headers.get("x-background") == "1" for headers in polls)
+    assert all(headers.get("x-background") == "true" for headers in polls)
     assert csp_violations == []

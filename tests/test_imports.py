@@ -182,11 +182,12 @@ def test_the_progress_poll_is_marked_as_background_and_touches_no_session(
     coordinator_client.post(reverse("import_send", args=[study_import.pk]))
     detail = reverse("import_detail", args=[study_import.pk])
     page = html(coordinator_client.get(detail))
-    assert 'hx-headers=\'{"X-Background": "1"}\'' in page
+    assert 'hx-headers=\'{"X-Background": "true"}\'' in page
     assert 'hx-trigger="every 2s"' in page
     assert f'href="{detail}">Refresh</a>' in page  # without JavaScript
     poll = coordinator_client.get(
-        detail, headers={"HX-Request": "true", "HX-Target": "import-progress", "X-Background": "1"}
+        detail,
+        headers={"HX-Request": "true", "HX-Target": "import-progress", "X-Background": "true"},
     )
     fragment = html(poll)
     assert fragment.lstrip().startswith('<section id="import-progress"')

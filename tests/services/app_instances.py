@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from django.conf import settings
 
 from devservices.base import free_port, port_open, stop_process, wait_until
+from tests.services import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,14 +34,7 @@ def app_instances(transactional_db: None) -> Iterator[Callable[[int], list[AppIn
     logs: list[Any] = []
 
     def start(count: int) -> list[AppInstance]:
-        database = settings.DATABASES["default"]
-        if database["ENGINE"].endswith("sqlite3"):
-            database_url = f"sqlite:///{database['NAME']}"
-        else:
-            database_url = (
-                f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@"
-                f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
-            )
+        database_url = subprocess_database_url()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
             "DATABASE_URL": database_url,

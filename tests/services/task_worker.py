@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
+
+from tests.services import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 STALE_AFTER_SECONDS = 1.0
@@ -83,7 +84,7 @@ def task_worker(
         env = {
             **os.environ,
             "DJANGO_ENV": "local",
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "DATABASE_URL": subprocess_database_url(),
             "VIEWER_API_BASE_URL": sandbox_url,
             "VIEWER_API_KEY": django_settings.VIEWER_API_KEY,
             "IMPORT_PARALLEL_ROWS": str(parallel),
