@@ -5,10 +5,6 @@ The Redis tests run against a real redis-server (see tests/services/redis.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,29 +15,18 @@ from django.core.management import call_command
 from devservices.base import free_port
 from sandbox.factories import SandboxFactory
 from studies import viewer_api
+from tests.fresh_settings import settings_output
 from viewer_admin import health
 from viewer_admin.settings import caches_for
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def backend_for(**env: str) -> str:
     """The cache backend the settings choose in a fresh process with this environment."""
-    base = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_ENV"}}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from django.conf import settings; c = settings.CACHES['default'];"
-            " print(c['BACKEND'], c['LOCATION'])",
-        ],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "viewer_admin.settings", **env},
-        capture_output=True,
-        text=True,
-        check=True,
+    return settings_output(
+        "settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']",
+        cleared={"REDIS_URL"},
+        **env,
     )
-    return result.stdout.strip()
 
 
 def test_redis_url_switches_the_cache_to_redis() -> None:

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from studies import viewer_api
+from tests.fresh_settings import settings_output
 from tests.threads import run_together
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def max_connections(**env: str) -> str:
     """VIEWER_API_MAX_CONNECTIONS as the settings read it in a fresh process, or the error."""
-    names = {"VIEWER_API_MAX_CONNECTIONS", "GUNICORN_THREADS", "DJANGO_ENV"}
-    base = {k: v for k, v in os.environ.items() if k not in names}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from django.conf import settings; print(settings.VIEWER_API_MAX_CONNECTIONS)",
-        ],
-        cwd=ROOT,
-        env={**base, "DJANGO_SETTINGS_MODULE": "viewer_admin.settings", **env},
-        capture_output=True,
-        text=True,
+    return settings_output(
+        "settings.VIEWER_API_MAX_CONNECTIONS",
+        cleared={"VIEWER_API_MAX_CONNECTIONS", "GUNICORN_THREADS"},
         check=False,
+        **env,
     )
-    return result.stdout.strip() or result.stderr.strip().splitlines()[-1]
 
 
 def test_the_pool_size_follows_the_server_threads_unless_set() -> None:
