@@ -21,7 +21,8 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django import forms
 from django.core import signing
@@ -33,6 +34,7 @@ from django.forms.formsets import (
     TOTAL_FORM_COUNT,
     ManagementForm,
 )
+from django.urls import reverse
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
@@ -56,11 +58,12 @@ from studies.viewer_api import (
     metadata_problems,
 )
 
+FormT = TypeVar("FormT", bound=forms.Form)
+
 SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
 VIEWER_STATUS_CHOICES = [(status.value, status.label) for status in ViewerStatus]
 ASSIGNEE_SEARCH_LIMIT = 10
-_USER_ID = TypeAdapter(viewer_api.UserId)
-_CUSTOMER_ID = TypeAdapter(viewer_api.CustomerId)
+EXPIRED = "This form had expired. Check the values and submit it again."
 
 
 def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
@@ -77,12 +80,23 @@ def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], 
 validate_dicom_uid = _problem_validator(dicom_uid_problem)
 
 
-def _matches(adapter: TypeAdapter[str], value: str) -> bool:
-    try:
-        adapter.validate_python(value)
-    except PydanticValidationError:
-        return False
-    return True
+def _id_check(id_type: object) -> Callable[[str], bool]:
+    """Whether a value is an ID of the service module's type `id_type` (StudyId, ...)."""
+    adapter: TypeAdapter[str] = TypeAdapter(id_type)
+
+    def check(value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except PydanticValidationError:
+            return False
+        return True
+
+    return check
+
+
+is_study_id = _id_check(viewer_api.StudyId)
+is_user_id = _id_check(viewer_api.UserId)
+is_customer_id = _id_check(viewer_api.CustomerId)
 
 
 # --- Field factories: one definition per field, shared by create, quick-create and edit ------
@@ -139,11 +153,13 @@ def study_instance_uid_field() -> forms.CharField:
 
 
 class _Form(forms.Form):
-    """Labels exactly as written (no trailing colon)."""
+    """Labels exactly as written (no trailing colon). `copy_kwargs` are the keyword arguments
+    (besides data, initial and prefix) that `unbound_copy` passes on to a copy."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.copy_kwargs: dict[str, Any] = {}
 
 
 # --- Assignee picker -------------------------------------------------------------------------
@@ -171,7 +187,7 @@ class AssigneePickerForm(_Form):
         value: str = self.cleaned_data.get("assigned_to", "")
         if not value:
             return None
-        if not _matches(_USER_ID, value):
+        if not is_user_id(value):
             raise ValidationError("Choose the assignee from the search results.", code="invalid")
         return value
 
@@ -213,7 +229,7 @@ def assignee_options(
     look-up. Failures become a message in the picker, never an exception."""
     query = " ".join(str(form["assignee_query"].value() or "").split())
     selected_id = str(form["assigned_to"].value() or "").strip()
-    if selected_id and not _matches(_USER_ID, selected_id):
+    if selected_id and not is_user_id(selected_id):
         selected_id = ""
     error = ""
     matches: list[AssigneeChoice] = []
@@ -311,9 +327,7 @@ class StudyBaseForm(StudyFieldsForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.token_replaced:
-            raise ValidationError(
-                "This form had expired. Check the values and submit it again.", code="token"
-            )
+            raise ValidationError(EXPIRED, code="token")
         if not self.errors:
             # The request model is the final word on every rule: anything it refuses lands
             # at the field it concerns.
@@ -349,6 +363,7 @@ class StudyCreateForm(StudyBaseForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.copy_kwargs = {"customers": list(customers), "customers_error": customers_error}
         choices = [("", "No customer")] + [
             (customer.express_customer_id, customer.express_customer_name) for customer in customers
         ]
@@ -356,7 +371,7 @@ class StudyCreateForm(StudyBaseForm):
         name = "express_customer_id"
         raw = self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
         chosen = str(raw or "")
-        if customers_error and chosen and _matches(_CUSTOMER_ID, chosen):
+        if customers_error and chosen and is_customer_id(chosen):
             # The list could not be loaded: keep what was chosen rather than lose it.
             choices.append((chosen, chosen))
         customer_field = self.fields["express_customer_id"]
@@ -433,6 +448,7 @@ class StudyEditForm(StudyFieldsForm):
 
     def __init__(self, *args: Any, study: Study | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.copy_kwargs = {"study": study}
         raw = self.data.get(self.add_prefix("original")) if self.is_bound else None
         self.snapshot = _load_snapshot(raw if self.is_bound else self.initial.get("original"))
         self.snapshot_replaced = False
@@ -494,31 +510,41 @@ class ViewerStatusForm(forms.Form):
     study_viewer_status = viewer_status_field()
 
 
+# The values the full form accepts in its query string (its fields but the metadata).
+STUDY_FORM_QUERY = (
+    "token",
+    "severity",
+    "study_description",
+    "study_instance_uid",
+    "assignee_query",
+    "assigned_to",
+    "express_customer_id",
+)
+
+
 def study_form_initial(query: Mapping[str, str]) -> dict[str, Any]:
     """Initial values from a query string (e.g. "More options" on the quick-create form)."""
-    names = (
-        "token",
-        "severity",
-        "study_description",
-        "study_instance_uid",
-        "assignee_query",
-        "assigned_to",
-        "express_customer_id",
-    )
-    initial: dict[str, Any] = {name: query[name] for name in names if query.get(name)}
+    initial: dict[str, Any] = {name: query[name] for name in STUDY_FORM_QUERY if query.get(name)}
     if not _is_uuid(initial.get("token")):
         initial.pop("token", None)
     return initial
 
 
-def unbound_copy(form: forms.Form, *, fresh_token: bool = False, **kwargs: Any) -> Any:
+def study_form_url(values: Mapping[str, str]) -> str:
+    """The full form's address, pre-filled with the non-empty `values` (read back by
+    `study_form_initial`)."""
+    query = urlencode({name: value for name, value in values.items() if value})
+    return reverse("study_create") + (f"?{query}" if query else "")
+
+
+def unbound_copy(form: FormT, *, fresh_token: bool = False) -> FormT:
     """The same form, unbound, showing what was typed: for re-rendering after "Search" or
     "Add row", which are not submissions and must not show validation errors. With
     `fresh_token` the copy gets a new submission token."""
     initial = {name: form[name].value() for name in form.fields}
     if fresh_token:
         initial.pop("token", None)
-    return type(form)(initial=initial, prefix=form.prefix, **kwargs)
+    return type(form)(initial=initial, prefix=form.prefix, **getattr(form, "copy_kwargs", {}))
 
 
 # --- Metadata rows ---------------------------------------------------------------------------

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,29 +21,12 @@ from studies.forms import (
     unbound_copy,
 )
 from studies.roles import coordinator_required
-from studies.submissions import (
-    AlreadyCreated,
-    Created,
-    Duplicate,
-    Expired,
-    InProgress,
-    Rejected,
-    Unsent,
-    submission_create,
-)
+from studies.submissions import submission_create
+from studies.views.outcomes import Banner, OnForm, on_form
 
 FORM_TEMPLATE = "studies/study_form.html"
 PICKER_TEMPLATE = "studies/_assignee_picker.html"
 _PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
-
-
-@dataclass(frozen=True)
-class Banner:
-    """A message above the form; `level` is one of the banner--* styles."""
-
-    level: str
-    title: str
-    text: str = ""
 
 
 def _customers() -> tuple[list[viewer_api.ExpressCustomer], str]:
@@ -62,7 +42,6 @@ def _render(
     metadata: BaseMetadataFormSet,
     *,
     banner: Banner | None = None,
-    duplicate: viewer_api.Study | None = None,
 ) -> TemplateResponse:
     # Invalid forms come back with 200: htmx (and browsers) show the body either way.
     context: dict[str, Any] = {
@@ -70,7 +49,6 @@ def _render(
         "metadata": metadata,
         "picker": assignee_options(form),
         "banner": banner,
-        "duplicate": duplicate,
         "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
     }
     return TemplateResponse(request, FORM_TEMPLATE, context)
@@ -94,7 +72,7 @@ def study_create(request: HttpRequest) -> HttpResponse:
     if action in ("add_row", "search_assignee"):
         return _render(
             request,
-            unbound_copy(form, **options),
+            unbound_copy(form),
             metadata_formset_unbound(metadata, add_row=action == "add_row"),
         )
 
@@ -106,32 +84,10 @@ def study_create(request: HttpRequest) -> HttpResponse:
         token=form.cleaned_data["token"],
         data=form.study_create_data(metadata=metadata.metadata()),
     )
-    match outcome:
-        case Created(study=study):
-            messages.success(request, f"Study created: {study.study_description}.")
-            return redirect("study_detail", study_id=study.study_id)
-        case AlreadyCreated(study_id=study_id, message=message):
-            messages.info(request, message)
-            return redirect("study_detail", study_id=study_id)
-        case Duplicate(existing=existing, message=message):
-            form.add_error("study_instance_uid", message)
-            return _render(request, form, metadata, duplicate=existing)
-        case Rejected():
-            form.add_api_errors(outcome.error, metadata=metadata)
-            return _render(request, form, metadata)
-        case Unsent(message=message):
-            banner = Banner(
-                "error",
-                "The study was not created.",
-                f"{message} This attempt is saved, so it can also be sent again later.",
-            )
-            return _render(request, form, metadata, banner=banner)
-        case InProgress(message=message):
-            return _render(request, form, metadata, banner=Banner("warning", message))
-        case Expired(message=message):
-            fresh = unbound_copy(form, fresh_token=True, **options)
-            return _render(request, fresh, metadata, banner=Banner("warning", message))
-    raise AssertionError(outcome)  # pragma: no cover - every outcome is handled above
+    shown = on_form(request, outcome, form, metadata=metadata)
+    if isinstance(shown, OnForm):
+        return _render(request, shown.form, metadata, banner=shown.banner)
+    return shown
 
 
 @coordinator_required

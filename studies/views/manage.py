@@ -31,8 +31,8 @@ from studies.forms import (
 )
 from studies.roles import coordinator_required
 from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
-from studies.views.create import Banner
 from studies.views.detail import fetch_study, load_study, study_not_found
+from studies.views.outcomes import Banner
 
 EDIT_TEMPLATE = "studies/study_edit.html"
 CONFIRM_TEMPLATE = "studies/study_confirm.html"
@@ -98,7 +98,7 @@ def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
             request,
             study_id,
             study,
-            unbound_copy(form, study=study),
+            unbound_copy(form),
             metadata_formset_unbound(metadata, add_row=action == "add_row"),
         )
     if not (form.is_valid() and metadata.is_valid()):
