@@ -16,6 +16,7 @@ from django import forms
 from django.http import QueryDict
 from django.urls import reverse
 
+from studies.forms import is_customer_id, is_user_id
 from studies.viewer_api import (
     NO_CUSTOMER,
     UNASSIGNED,
@@ -33,8 +34,6 @@ ACTIVE: Final = "active"
 CANCELLED: Final = "cancelled"
 ALL: Final = "all"
 
-_USER_ID = re.compile(r"^usr_[0-9a-fA-F]{32}$")
-_CUSTOMER_ID = re.compile(r"^cus_[0-9a-fA-F]{32}$")
 # The API's cursors are Base64 (§5); accept the URL-safe alphabet too, and nothing else.
 _CURSOR = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
 _OFF = {"invalid_choice": "%(value)s is not one of the choices; this filter is off."}
@@ -120,14 +119,14 @@ class WorklistFilterForm(forms.Form):
             for c in sorted(customers, key=lambda c: c.express_customer_name.lower())
         ]
         chosen = data.get("customer", "")
-        if _CUSTOMER_ID.fullmatch(chosen) and chosen not in self._customer_names:
+        if is_customer_id(chosen) and chosen not in self._customer_names:
             # The customer list could not be loaded, or is older than the link: keep the filter.
             choices.append((chosen, chosen))
         self.fields["customer"].choices = choices
 
     def clean_assigned_to(self) -> str:
         value: str = self.cleaned_data["assigned_to"].strip()
-        if value and value != UNASSIGNED and not _USER_ID.fullmatch(value):
+        if value and value != UNASSIGNED and not is_user_id(value):
             raise forms.ValidationError("This is not a Viewer user; showing every assignee.")
         return value
 

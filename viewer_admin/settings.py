@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "viewer_admin.middleware.HtmxLoginRedirectMiddleware",
+    # A study page that raises StudyNotFound / APIUnavailable gets its 404 / 503 page.
+    "studies.middleware.StudyErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "viewer_admin.urls"

@@ -31,7 +31,8 @@ from studies.forms import (
 )
 from studies.roles import coordinator_required
 from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
-from studies.views.detail import fetch_study, load_study, study_not_found
+from studies.views.detail import fetch_study
+from studies.views.errors import APIUnavailable, StudyNotFound
 from studies.views.outcomes import Banner
 
 EDIT_TEMPLATE = "studies/study_edit.html"
@@ -73,9 +74,7 @@ def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
     what the form showed); its `action` is "save" (the default), or "add_row" /
     "search_assignee" (the no-JavaScript row and assignee buttons)."""
     if request.method == "GET":
-        study = load_study(request, study_id)
-        if isinstance(study, HttpResponse):
-            return study
+        study = fetch_study(study_id)
         form = StudyEditForm.for_study(study)
         rows = metadata_formset_initial(study.metadata)
         metadata = MetadataFormSet(initial=rows)
@@ -86,10 +85,8 @@ def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
     unavailable: ViewerAPIError | None = None
     try:
         study = fetch_study(study_id)
-    except NotFound as exc:
-        return study_not_found(request, exc.message)
-    except ViewerAPIError as exc:
-        unavailable = exc  # the form still comes back, with everything typed
+    except APIUnavailable as exc:
+        unavailable = exc.error  # the form still comes back, with everything typed
     form = StudyEditForm(request.POST, study=study)
     metadata = MetadataFormSet(request.POST)
     action = request.POST.get("action", "save")
@@ -115,7 +112,7 @@ def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
     try:
         updated = lifecycle.study_edit(user=request.user, study=study, changes=changes)
     except NotFound as exc:
-        return study_not_found(request, exc.message)
+        raise StudyNotFound(exc.message) from exc
     except InvalidRequest as exc:
         form.add_api_errors(exc, metadata=metadata)
         return _render_edit(request, study_id, study, form, metadata)
@@ -144,9 +141,7 @@ def study_set_status(request: HttpRequest, study_id: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose Incomplete or Complete.")
         return redirect("study_detail", study_id=study_id)
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     status = ViewerStatus(form.cleaned_data["study_viewer_status"])
     if study.study_viewer_status == status:
         messages.info(request, f"The viewer status is already {status.label}.")
@@ -168,9 +163,7 @@ def study_set_status(request: HttpRequest, study_id: str) -> HttpResponse:
 def _confirm(request: HttpRequest, study_id: str, *, cancel: bool) -> HttpResponse:
     """GET: the confirmation page. POST: the call, then back to the detail page; an error from
     the API is shown on the confirmation page, in its own words."""
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     context: dict[str, Any] = {
         "study": study,
         "cancel": cancel,
@@ -181,7 +174,7 @@ def _confirm(request: HttpRequest, study_id: str, *, cancel: bool) -> HttpRespon
         try:
             result = lifecycle.study_set_cancelled(user=request.user, study=study, cancelled=cancel)
         except NotFound as exc:
-            return study_not_found(request, exc.message)
+            raise StudyNotFound(exc.message) from exc
         except ViewerAPIError as exc:
             context["error"] = exc.message
         else:
@@ -219,9 +212,7 @@ def study_open(request: HttpRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/open/`: ask the API for a one-off Viewer link and redirect there. The
     detail page posts here into a new tab. The link is a credential: it is only ever in this
     response's Location header, which is never cached."""
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     try:
         url = lifecycle.study_open_in_viewer(user=request.user, study=study)
     except ViewerAPIError as exc:
