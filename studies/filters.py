@@ -14,7 +14,7 @@ from typing import Final
 
 from django import forms
 from django.http import QueryDict
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
 from studies.forms import is_customer_id, is_user_id
 from studies.viewer_api import (
@@ -27,6 +27,9 @@ from studies.viewer_api import (
 )
 
 PAGE_SIZE: Final = 50
+# The filter bar's ids (its assignee type-ahead's too): they differ from the quick-create
+# form's, which shares some field names.
+FILTER_AUTO_ID: Final = "filter_%s"
 DESCRIPTION_MAX_LENGTH: Final = 200
 
 # Query-string values of the "cancelled" filter. Active only is the default.
@@ -90,7 +93,17 @@ class WorklistFilterForm(forms.Form):
         label="Description contains",
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        # Typing filters as you go (htmx, debounced); the form's own hx-* attributes say where.
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "placeholder": "e.g. CT Head",
+                "hx-get": reverse_lazy("home"),
+                "hx-trigger": "input changed delay:300ms, search",
+            }
+        ),
     )
 
     # Everything in the query string that is a filter (the cursor is not: it is a position).
@@ -106,8 +119,7 @@ class WorklistFilterForm(forms.Form):
         if data.get("cancelled") == ACTIVE:
             data = data.copy()
             data["cancelled"] = ""
-        # Ids differ from the quick-create form's, which shares some field names.
-        super().__init__(data, auto_id="filter_%s")
+        super().__init__(data, auto_id=FILTER_AUTO_ID, label_suffix="")
         self.assignee_label = assignee_label
         self._customer_names = {c.express_customer_id: c.express_customer_name for c in customers}
         choices = [("", "Any customer"), (NO_CUSTOMER, "No customer")]

@@ -20,7 +20,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -44,6 +44,7 @@ from studies.viewer_api import (
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_PAIRS,
     METADATA_VALUE_MAX_LENGTH,
+    UNASSIGNED,
     ExpressCustomer,
     InvalidRequest,
     Severity,
@@ -211,24 +212,48 @@ class AssigneeChoice:
 
 
 @dataclass(frozen=True)
+class AssigneeBlank:
+    """A radio button of the picker that is not a user: "Nobody", or the worklist filter's
+    "Anyone" and "Unassigned"."""
+
+    value: str
+    name: str
+    detail: str = ""
+    checked: bool = False
+
+
+# The study forms' one choice besides a user; the worklist filter's two.
+NOBODY = (AssigneeBlank("", "Nobody", "unassigned"),)
+ANYONE_OR_UNASSIGNED = (AssigneeBlank("", "Anyone"), AssigneeBlank(UNASSIGNED, "Unassigned"))
+
+
+@dataclass(frozen=True)
 class AssigneeOptions:
-    """What the picker shows: the chosen user first, then the matches of the search."""
+    """What the picker shows: its blank choices, the chosen user, then the matches of the
+    search."""
 
     query: str
     selected: AssigneeChoice | None
     matches: list[AssigneeChoice] = field(default_factory=list)
     searched: bool = False
     error: str = ""
+    blanks: tuple[AssigneeBlank, ...] = NOBODY
 
 
 def assignee_options(
-    form: AssigneePickerForm, *, current: UserRef | None = None
+    form: AssigneePickerForm,
+    *,
+    current: UserRef | None = None,
+    blanks: tuple[AssigneeBlank, ...] = NOBODY,
 ) -> AssigneeOptions:
     """Search the API's users for the form's query (at most ten, cached briefly) and describe
     the chosen user. `current` is the assignee already known (e.g. a study's), which saves a
-    look-up. Failures become a message in the picker, never an exception."""
+    look-up; `blanks` are the choices that are not a user (when no user is chosen, the one
+    with the form's value, else the empty one, is checked). Failures become a message in the
+    picker, never an exception."""
     query = " ".join(str(form["assignee_query"].value() or "").split())
     selected_id = str(form["assigned_to"].value() or "").strip()
+    blank_value = selected_id if selected_id in {blank.value for blank in blanks} else ""
     if selected_id and not is_user_id(selected_id):
         selected_id = ""
     error = ""
@@ -252,7 +277,16 @@ def assignee_options(
                 selected = AssigneeChoice(selected_id, selected_id, "")
     others = [choice for choice in matches if selected is None or choice.user_id != selected_id]
     return AssigneeOptions(
-        query=query, selected=selected, matches=others, searched=bool(query), error=error
+        query=query,
+        selected=selected,
+        matches=others,
+        searched=bool(query),
+        error=error,
+        # A chosen user leaves every blank unchecked.
+        blanks=tuple(
+            replace(blank, checked=selected is None and blank.value == blank_value)
+            for blank in blanks
+        ),
     )
 
 

@@ -1,11 +1,11 @@
 from django.urls import path
 
-from studies.views import create, detail, manage, unsent, worklist
+from studies.views import assignees, create, detail, manage, unsent, worklist
 
 urlpatterns = [
     path("", worklist.home, name="home"),
     path("studies/new/", create.study_create, name="study_create"),
-    path("studies/assignees/", create.assignee_search, name="assignee_search"),
+    path("studies/assignees/", assignees.assignee_search, name="assignee_search"),
     path("studies/lookup/", detail.study_lookup, name="study_lookup"),
     path("studies/unsent/", unsent.unsent_list, name="unsent_list"),
     path("studies/unsent/<int:submission_id>/retry/", unsent.unsent_retry, name="unsent_retry"),

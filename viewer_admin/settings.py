@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # the widget templates, for FORM_RENDERER below
     "django_htmx",
     "template_partials",
     "studies",
@@ -131,6 +132,12 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Forms -----------------------------------------------------------------------------------
+
+# Every form field renders through one template, templates/forms/field.html (label, help, control
+# and errors), found through TEMPLATES above.
+FORM_RENDERER = "viewer_admin.forms.FormRenderer"
 
 # --- Database and cache ----------------------------------------------------------------------
 

@@ -1,17 +1,15 @@
-"""The create-study form and the assignee search behind its type-ahead."""
+"""The full create-study form."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from studies import viewer_api
 from studies.forms import (
-    AssigneePickerForm,
     BaseMetadataFormSet,
     MetadataFormSet,
     StudyCreateForm,
@@ -25,8 +23,6 @@ from studies.submissions import submission_create
 from studies.views.outcomes import Banner, OnForm, on_form
 
 FORM_TEMPLATE = "studies/study_form.html"
-PICKER_TEMPLATE = "studies/_assignee_picker.html"
-_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 
 
 def _customers() -> tuple[list[viewer_api.ExpressCustomer], str]:
@@ -88,21 +84,3 @@ def study_create(request: HttpRequest) -> HttpResponse:
     if isinstance(shown, OnForm):
         return _render(request, shown.form, metadata, banner=shown.banner)
     return shown
-
-
-@coordinator_required
-@require_GET
-def assignee_search(request: HttpRequest) -> HttpResponse:
-    """`/studies/assignees/?q=…`: the picker's results (at most ten users) as a fragment.
-
-    The type-ahead sends the picker's own fields (`[prefix-]assignee_query` and the checked
-    `[prefix-]assigned_to`) plus `prefix` when the embedding form has one; `q` works too."""
-    prefix = request.GET.get("prefix", "")
-    prefix = prefix if _PREFIX.match(prefix) else ""
-    data = request.GET.copy()
-    query_name = f"{prefix}-assignee_query" if prefix else "assignee_query"
-    if "q" in data and query_name not in data:
-        data[query_name] = data["q"]
-    picker_form = AssigneePickerForm(data, prefix=prefix or None)
-    context = {"form": picker_form, "picker": assignee_options(picker_form)}
-    return TemplateResponse(request, f"{PICKER_TEMPLATE}#assignee_results", context)

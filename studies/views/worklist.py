@@ -25,8 +25,15 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from studies import viewer_api
-from studies.filters import PAGE_SIZE, WorklistFilterForm, parse_cursor, worklist_url
+from studies.filters import (
+    FILTER_AUTO_ID,
+    PAGE_SIZE,
+    WorklistFilterForm,
+    parse_cursor,
+    worklist_url,
+)
 from studies.forms import (
+    ANYONE_OR_UNASSIGNED,
     AssigneePickerForm,
     StudyBaseForm,
     assignee_options,
@@ -47,7 +54,6 @@ _PARTIAL_FOR_TARGET = {
     "load-more": "page_rows",
     "worklist": "worklist",
 }
-_ASSIGNEE_MATCHES_TARGET = "filter_assignee_matches"
 
 # What "More options" carries to the full form (studies.forms.study_form_initial's names).
 _MORE_OPTIONS_FIELDS = (
@@ -96,10 +102,6 @@ def load_customers() -> list[ExpressCustomer]:
         return []
 
 
-def _assignee_picker_form(request: HttpRequest) -> AssigneePickerForm:
-    return AssigneePickerForm(request.GET, auto_id="filter_%s")
-
-
 def _shown_assignee(user_id: str, studies: list[Study]) -> UserRef | None:
     """The chosen assignee as a row shows it, which saves looking the user up."""
     for study in studies:
@@ -115,8 +117,12 @@ def worklist_context(request: HttpRequest) -> dict[str, Any]:
     cursor = parse_cursor(request.GET)
     results = load_results(form, cursor)
     chosen = form.value("assigned_to")
-    picker_form = _assignee_picker_form(request)
-    picker = assignee_options(picker_form, current=_shown_assignee(chosen, results.studies))
+    picker_form = AssigneePickerForm(request.GET, auto_id=FILTER_AUTO_ID)
+    picker = assignee_options(
+        picker_form,
+        current=_shown_assignee(chosen, results.studies),
+        blanks=ANYONE_OR_UNASSIGNED,
+    )
     if picker.selected is not None:
         form.assignee_label = picker.selected.name
     stat_on = form.value("severity") == "stat"
@@ -169,14 +175,6 @@ def _respond(request: HttpRequest, template: str, context: dict[str, Any]) -> Te
 def home(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return quick_create(request)
-    if request.htmx and request.htmx.target == _ASSIGNEE_MATCHES_TARGET:
-        # The assignee filter's type-ahead: users only, no studies call.
-        picker_form = _assignee_picker_form(request)
-        context = {
-            "assignee_picker_form": picker_form,
-            "assignee_picker": assignee_options(picker_form),
-        }
-        return _respond(request, f"{TEMPLATE}#assignee_matches", context)
     context = worklist_context(request)
     partial = _partial_name(request)
     if partial is None and can_manage_studies(request.user):
