@@ -65,6 +65,8 @@ SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
 VIEWER_STATUS_CHOICES = [(status.value, status.label) for status in ViewerStatus]
 ASSIGNEE_SEARCH_LIMIT = 10
 EXPIRED = "This form had expired. Check the values and submit it again."
+# The widget attributes of a box whose text is a code or a search, not prose.
+VERBATIM = {"autocomplete": "off", "spellcheck": "false"}
 
 
 def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
@@ -81,7 +83,7 @@ def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], 
 validate_dicom_uid = _problem_validator(dicom_uid_problem)
 
 
-def _id_check(id_type: object) -> Callable[[str], bool]:
+def _id_check(id_type: Any) -> Callable[[str], bool]:
     """Whether a value is an ID of the service module's type `id_type` (StudyId, ...)."""
     adapter: TypeAdapter[str] = TypeAdapter(id_type)
 
@@ -142,14 +144,7 @@ def study_instance_uid_field() -> forms.CharField:
         validators=[validate_dicom_uid],
         error_messages={"required": dicom_uid_problem("")},
         help_text="Digits separated by dots, at most 64 characters.",
-        widget=forms.TextInput(
-            attrs={
-                "class": "mono",
-                "inputmode": "decimal",
-                "autocomplete": "off",
-                "spellcheck": "false",
-            }
-        ),
+        widget=forms.TextInput(attrs={"class": "mono", "inputmode": "decimal", **VERBATIM}),
     )
 
 
@@ -294,8 +289,32 @@ def assignee_options(
 
 
 class StudyFieldsForm(AssigneePickerForm):
-    """Base of the forms whose fields are a study's (create and edit): puts what the request
-    model or the API refuses back at the fields it concerns."""
+    """Base of the forms whose fields are a study's (create and edit): refuses an expired form
+    with `expired_message`, and puts what the request model (`api_request()`) or the API
+    refuses back at the fields it concerns."""
+
+    expired_message = EXPIRED
+
+    def expired(self) -> bool:
+        """Whether the form's hidden state (token, snapshot) was missing or forged."""
+        return False
+
+    def api_request(self) -> StudyCreate | StudyUpdate:
+        """The request model for the cleaned values (call after `is_valid()`)."""
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.expired():
+            raise ValidationError(self.expired_message, code="expired")
+        if not self.errors:
+            # The request model is the final word on every rule: anything it refuses lands
+            # at the field it concerns.
+            try:
+                self.api_request()
+            except PydanticValidationError as exc:
+                self.add_model_errors(exc)
+        return cleaned
 
     def add_model_errors(self, error: PydanticValidationError) -> None:
         """The request model's messages, at our fields (snake_case names) or at the top."""
@@ -358,18 +377,11 @@ class StudyBaseForm(StudyFieldsForm):
             self.data[name] = str(uuid.uuid4())
             self.token_replaced = True
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.token_replaced:
-            raise ValidationError(EXPIRED, code="token")
-        if not self.errors:
-            # The request model is the final word on every rule: anything it refuses lands
-            # at the field it concerns.
-            try:
-                self.study_create_data()
-            except PydanticValidationError as exc:
-                self.add_model_errors(exc)
-        return cleaned
+    def expired(self) -> bool:
+        return self.token_replaced
+
+    def api_request(self) -> StudyCreate:
+        return self.study_create_data()
 
     def study_create_data(self, *, metadata: Mapping[str, str] | None = None) -> StudyCreate:
         """The API request for the cleaned values (call after `is_valid()`)."""
@@ -510,18 +522,13 @@ class StudyEditForm(StudyFieldsForm):
         }
         return cls(initial=initial, **kwargs)
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.snapshot is None or self.snapshot_replaced:
-            raise ValidationError(
-                "This form had expired. Check the values and save again.", code="expired"
-            )
-        if not self.errors:
-            try:
-                self.study_update()
-            except PydanticValidationError as exc:
-                self.add_model_errors(exc)
-        return cleaned
+    expired_message = "This form had expired. Check the values and save again."
+
+    def expired(self) -> bool:
+        return self.snapshot is None or self.snapshot_replaced
+
+    def api_request(self) -> StudyUpdate:
+        return self.study_update()
 
     def study_update(self, *, metadata: Mapping[str, str] | None = None) -> StudyUpdate:
         """The changes to send (call after `is_valid()`): the fields whose submitted value
@@ -544,16 +551,8 @@ class ViewerStatusForm(forms.Form):
     study_viewer_status = viewer_status_field()
 
 
-# The values the full form accepts in its query string (its fields but the metadata).
-STUDY_FORM_QUERY = (
-    "token",
-    "severity",
-    "study_description",
-    "study_instance_uid",
-    "assignee_query",
-    "assigned_to",
-    "express_customer_id",
-)
+# The values the full form accepts in its query string: its fields (the metadata is a formset).
+STUDY_FORM_QUERY = tuple(StudyCreateForm.field_order)
 
 
 def study_form_initial(query: Mapping[str, str]) -> dict[str, Any]:
@@ -584,29 +583,24 @@ def unbound_copy(form: FormT, *, fresh_token: bool = False) -> FormT:
 # --- Metadata rows ---------------------------------------------------------------------------
 
 
+def _metadata_field(label: str, max_length: int) -> forms.CharField:
+    noun = label.lower()
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        error_messages={
+            "max_length": (
+                f"A {noun} has at most %(limit_value)d characters (this one has %(show_value)d)."
+            )
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
 class MetadataForm(_Form):
-    key = forms.CharField(
-        label="Key",
-        required=False,
-        max_length=METADATA_KEY_MAX_LENGTH,
-        error_messages={
-            "max_length": (
-                "A key has at most %(limit_value)d characters (this one has %(show_value)d)."
-            )
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    value = forms.CharField(
-        label="Value",
-        required=False,
-        max_length=METADATA_VALUE_MAX_LENGTH,
-        error_messages={
-            "max_length": (
-                "A value has at most %(limit_value)d characters (this one has %(show_value)d)."
-            )
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    key = _metadata_field("Key", METADATA_KEY_MAX_LENGTH)
+    value = _metadata_field("Value", METADATA_VALUE_MAX_LENGTH)
 
 
 class BaseMetadataFormSet(forms.BaseFormSet):
@@ -615,6 +609,7 @@ class BaseMetadataFormSet(forms.BaseFormSet):
     more than that many forms."""
 
     default_prefix = "metadata"
+    label = "Metadata"
     default_error_messages = {
         "too_many_forms": (
             "At most %(num)d metadata pairs are allowed. Remove rows until there are "
@@ -740,6 +735,36 @@ def metadata_formset_unbound(
     if rows and not add_row:
         rebuilt.extra = 0
     return rebuilt
+
+
+# --- Field names as they read ----------------------------------------------------------------
+
+
+def _label(form: type[forms.Form], name: str) -> str:
+    return str(form.base_fields[name].label)
+
+
+# The request models' field names (the audit trail records them) with the forms' labels, in the
+# forms' order.
+FIELD_LABELS = {
+    "severity": _label(StudyBaseForm, "severity"),
+    "study_description": _label(StudyBaseForm, "study_description"),
+    "study_instance_uid": _label(StudyBaseForm, "study_instance_uid"),
+    "study_viewer_status": _label(StudyEditForm, "study_viewer_status"),
+    "assigned_to": _label(AssigneePickerForm, "assignee_query"),
+    "express_customer_id": _label(StudyCreateForm, "express_customer_id"),
+    "metadata": BaseMetadataFormSet.label,
+}
+
+
+def field_labels(names: Iterable[str]) -> str:
+    """Field names as a coordinator reads them, in the forms' order, e.g. "Severity,
+    Metadata"; a name no form has reads as itself, spaced."""
+    order = list(FIELD_LABELS)
+    ordered = sorted(names, key=lambda name: order.index(name) if name in order else len(order))
+    return ", ".join(
+        FIELD_LABELS.get(name, name.replace("_", " ").capitalize()) for name in ordered
+    )
 
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from studies.forms import (
     BaseMetadataFormSet,
     MetadataFormSet,
     StudyCreateForm,
+    StudyFieldsForm,
     assignee_options,
     metadata_formset_unbound,
     study_form_initial,
@@ -20,6 +21,7 @@ from studies.forms import (
 )
 from studies.roles import coordinator_required
 from studies.submissions import submission_create
+from studies.viewer_api import UserRef
 from studies.views.outcomes import Banner, OnForm, on_form
 
 FORM_TEMPLATE = "studies/study_form.html"
@@ -32,6 +34,23 @@ def _customers() -> tuple[list[viewer_api.ExpressCustomer], str]:
         return [], exc.message
 
 
+def study_form_context(
+    form: StudyFieldsForm,
+    metadata: BaseMetadataFormSet,
+    *,
+    banner: Banner | None = None,
+    current: UserRef | None = None,
+) -> dict[str, Any]:
+    """What a study form page (create or edit) shows: the form with its assignee picker
+    (`current`: the assignee already known), the metadata rows and a banner above them."""
+    return {
+        "form": form,
+        "metadata": metadata,
+        "picker": assignee_options(form, current=current),
+        "banner": banner,
+    }
+
+
 def _render(
     request: HttpRequest,
     form: StudyCreateForm,
@@ -40,13 +59,7 @@ def _render(
     banner: Banner | None = None,
 ) -> TemplateResponse:
     # Invalid forms come back with 200: htmx (and browsers) show the body either way.
-    context: dict[str, Any] = {
-        "form": form,
-        "metadata": metadata,
-        "picker": assignee_options(form),
-        "banner": banner,
-        "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
-    }
+    context = study_form_context(form, metadata, banner=banner)
     return TemplateResponse(request, FORM_TEMPLATE, context)
 
 

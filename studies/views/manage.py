@@ -18,19 +18,19 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studies import lifecycle, viewer_api
-from studies.audit import FIELD_LABELS, field_label
 from studies.forms import (
     BaseMetadataFormSet,
     MetadataFormSet,
     StudyEditForm,
     ViewerStatusForm,
-    assignee_options,
+    field_labels,
     metadata_formset_initial,
     metadata_formset_unbound,
     unbound_copy,
 )
 from studies.roles import coordinator_required
 from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
+from studies.views.create import study_form_context
 from studies.views.detail import fetch_study
 from studies.views.errors import APIUnavailable, StudyNotFound
 from studies.views.outcomes import Banner
@@ -53,15 +53,9 @@ def _render_edit(
     banner: Banner | None = None,
 ) -> TemplateResponse:
     # Invalid forms come back with 200, like the create form.
-    context: dict[str, Any] = {
-        "study_id": study_id,
-        "study": study,
-        "form": form,
-        "metadata": metadata,
-        "picker": assignee_options(form, current=study.assigned_to if study else None),
-        "banner": banner,
-        "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
-    }
+    current = study.assigned_to if study else None
+    context = study_form_context(form, metadata, banner=banner, current=current)
+    context |= {"study_id": study_id, "study": study}
     return TemplateResponse(request, EDIT_TEMPLATE, context)
 
 
@@ -118,9 +112,7 @@ def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
         return _render_edit(request, study_id, study, form, metadata)
     except ViewerAPIError as exc:
         return _render_edit(request, study_id, study, form, metadata, banner=_not_saved(exc))
-    changed = ", ".join(
-        field_label(name) for name in FIELD_LABELS if name in changes.model_fields_set
-    )
+    changed = field_labels(changes.model_fields_set)
     messages.success(request, f"Study saved. Changed: {changed}.")
     return redirect("study_detail", study_id=updated.study_id)
 

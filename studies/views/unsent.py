@@ -31,14 +31,6 @@ class UnsentRow:
     submission: Submission
     data: StudyCreate
 
-    @property
-    def severity(self) -> str:
-        return self.data.severity.value
-
-    @property
-    def metadata(self) -> dict[str, str]:
-        return self.data.metadata or {}
-
 
 @coordinator_required
 @require_GET

@@ -25,15 +25,10 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from studies import viewer_api
-from studies.filters import (
-    FILTER_AUTO_ID,
-    PAGE_SIZE,
-    WorklistFilterForm,
-    parse_cursor,
-    worklist_url,
-)
+from studies.filters import FILTER_AUTO_ID, WorklistFilterForm, parse_cursor
 from studies.forms import (
     ANYONE_OR_UNASSIGNED,
+    STUDY_FORM_QUERY,
     AssigneePickerForm,
     StudyBaseForm,
     assignee_options,
@@ -42,7 +37,7 @@ from studies.forms import (
 )
 from studies.roles import can_manage_studies
 from studies.submissions import submission_create
-from studies.viewer_api import UNASSIGNED, ExpressCustomer, Study, UserRef, ViewerAPIError
+from studies.viewer_api import ExpressCustomer, Study, UserRef, ViewerAPIError
 from studies.views.outcomes import OnForm, on_form
 
 TEMPLATE = "studies/worklist.html"
@@ -54,15 +49,6 @@ _PARTIAL_FOR_TARGET = {
     "load-more": "page_rows",
     "worklist": "worklist",
 }
-
-# What "More options" carries to the full form (studies.forms.study_form_initial's names).
-_MORE_OPTIONS_FIELDS = (
-    "severity",
-    "study_description",
-    "study_instance_uid",
-    "assignee_query",
-    "assigned_to",
-)
 
 
 @dataclass
@@ -81,7 +67,7 @@ class Results:
 def load_results(form: WorklistFilterForm, cursor: str | None) -> Results:
     """The one `study_list` call of a render, with its failure turned into words."""
     try:
-        page = viewer_api.study_list(filters=form.to_filters(limit=PAGE_SIZE), cursor=cursor)
+        page = viewer_api.study_list(filters=form.to_filters(), cursor=cursor)
     except viewer_api.InvalidRequest as exc:
         if cursor:
             return Results(
@@ -116,43 +102,23 @@ def worklist_context(request: HttpRequest) -> dict[str, Any]:
     form.is_valid()
     cursor = parse_cursor(request.GET)
     results = load_results(form, cursor)
-    chosen = form.value("assigned_to")
     picker_form = AssigneePickerForm(request.GET, auto_id=FILTER_AUTO_ID)
     picker = assignee_options(
         picker_form,
-        current=_shown_assignee(chosen, results.studies),
+        current=_shown_assignee(form.value("assigned_to"), results.studies),
         blanks=ANYONE_OR_UNASSIGNED,
     )
     if picker.selected is not None:
         form.assignee_label = picker.selected.name
-    stat_on = form.value("severity") == "stat"
-    unassigned_on = chosen == UNASSIGNED
-    first_page_url = worklist_url(form.query())
-    retry_url = (
-        first_page_url
-        if results.bad_cursor or not cursor
-        else worklist_url(form.query(cursor=cursor))
-    )
-    next_url = worklist_url(form.query(cursor=results.next_cursor)) if results.next_cursor else None
+    retry_url = form.page_url(cursor) if cursor and not results.bad_cursor else form.first_page_url
     return {
         "filter_form": form,
         "assignee_picker_form": picker_form,
         "assignee_picker": picker,
-        "assigned_to_value": chosen,
-        "active_filters": form.active_filters(),
         "results": results,
-        "studies": results.studies,
         "cursor": cursor,
-        "first_page_url": first_page_url,
         "retry_url": retry_url,
-        "next_url": next_url,
-        "clear_url": worklist_url(),
-        "stat_on": stat_on,
-        "stat_url": worklist_url(form.query(severity=None if stat_on else "stat")),
-        "unassigned_on": unassigned_on,
-        "unassigned_url": worklist_url(
-            form.query(assigned_to=None if unassigned_on else UNASSIGNED)
-        ),
+        "next_url": form.page_url(results.next_cursor) if results.next_cursor else None,
     }
 
 
@@ -194,15 +160,14 @@ def quick_create_context(shown: OnForm[StudyBaseForm]) -> dict[str, Any]:
         "quick_banner": shown.banner,
         "quick_created": shown.created,
         "quick_created_id": created_id,
-        "quick_has_errors": form.is_bound and bool(form.errors),
     }
 
 
 def _more_options_url(form: StudyBaseForm) -> str:
-    """The full form, pre-filled with what was typed here (nothing is validated yet)."""
-    return study_form_url(
-        {name: str(form[name].value() or "").strip() for name in _MORE_OPTIONS_FIELDS}
-    )
+    """The full form, pre-filled with what was typed here (nothing is validated yet; the full
+    form gets its own token)."""
+    carried = [name for name in STUDY_FORM_QUERY if name in form.fields and name != "token"]
+    return study_form_url({name: str(form[name].value() or "").strip() for name in carried})
 
 
 def _render_quick(request: HttpRequest, shown: OnForm[StudyBaseForm]) -> TemplateResponse:
