@@ -53,11 +53,22 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 return child.wait()
             except KeyboardInterrupt:
-                child.send_signal(signal.SIGINT)
-                return child.wait()
+                return _stop(child)
     except ServiceUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _stop(child: subprocess.Popen[bytes]) -> int:
+    """Ask COMMAND to stop as Ctrl+C would (SIGINT), then insist (SIGTERM, SIGKILL): a command
+    started from a background job ignores SIGINT, and the services must not outlive it."""
+    for signum, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+        try:
+            child.send_signal(signum)
+            return child.wait(timeout=grace)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            continue
+    return child.wait()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ it. Each matching request consumes one count; the oldest armed fault that matche
 fault: they answer 503 without doing anything, so a hang never outlives the test that armed it.
 
 Kinds (§12.23 and the issue's list):
-- `latency`: wait `seconds` (default 1), then answer normally.
+- `latency`: wait `seconds` (default 1), then answer normally. With `persistent: true` it is
+  never used up: every matching request waits that long (a fixed upstream latency, e.g. for the
+  benchmark), on top of whatever other fault it meets, until disarmed.
 - `hang`: wait `seconds` (default 30, meant to exceed the client's timeout), then answer.
 - `status`: answer `status` (500, 502 or 503; default 500) with the error body, doing nothing.
 - `rate_limit`: answer 429 `rate_limited` with `Retry-After: retryAfter` (default 1).
@@ -15,6 +17,9 @@ Kinds (§12.23 and the issue's list):
 - `commit_then_fail`: carry the request out for real, then answer 502 (`mode: "status"`, the
   default) or, with `mode: "drop"`, announce the full Content-Length, send half of the body and
   shut the connection down, so the client sees a transport error.
+
+Every fault counts the requests it was applied to (`applied`), so a persistent fault doubles as
+a counter of the calls that reach the API.
 """
 
 from __future__ import annotations
@@ -24,15 +29,18 @@ import io
 import logging
 import math
 import os
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from sandbox.errors import error_response
 from sandbox.models import SandboxFault, now_ms
@@ -53,7 +61,7 @@ MALFORMED_BODY: Final = b'{"studies": [{"studyId": "stu_'
 # --- Arming ----------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if not math.isfinite(value):
@@ -92,14 +100,22 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
         errors.add("path", 'must be a path relative to the sandbox base, e.g. "/v1/viewer/studies"')
         path = None
 
+    persistent = body.get("persistent", False)
+    if not isinstance(persistent, bool) or (persistent and kind != Kind.LATENCY):
+        errors.add("persistent", "must be true or false, and true only for a latency fault")
+        persistent = False
     count = body.get("count", 1)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+    if persistent and "count" in body:
+        errors.add("count", "a persistent fault is never used up: leave count out")
+    elif isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
         errors.add("count", f"must be a whole number from 1 to {MAX_COUNT}")
         count = 1
 
     options: dict[str, Any] = {}
     if kind == Kind.LATENCY:
         options["seconds"] = _seconds(body, 1.0, errors)
+        if persistent:
+            options["persistent"] = True
     elif kind == Kind.HANG:
         options["seconds"] = _seconds(body, 30.0, errors)
     elif kind == Kind.STATUS:
@@ -120,7 +136,7 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
 
     errors.raise_if_any()
     return SandboxFault(
-        kind=kind,
+        kind=str(kind),  # checked above: one of Kind.values
         method=method or "",
         path=path or "",
         count=count,
@@ -129,14 +145,20 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
     )
 
 
+def is_persistent(fault: SandboxFault) -> bool:
+    return bool(fault.options.get("persistent"))
+
+
 def fault_json(fault: SandboxFault) -> JSON:
+    persistent = is_persistent(fault)
     return {
         "id": fault.fault_id,
         "fault": fault.kind,
         "method": fault.method or None,
         "path": fault.path or None,
-        "count": fault.count,
-        "remaining": fault.remaining,
+        "count": None if persistent else fault.count,
+        "remaining": None if persistent else fault.remaining,
+        "applied": fault.applied,
         "createdAt": timestamp(fault.created_at),
         **fault.options,
     }
@@ -145,23 +167,40 @@ def fault_json(fault: SandboxFault) -> JSON:
 # --- Applying --------------------------------------------------------------------------------
 
 
-def take_fault(method: str, path: str) -> SandboxFault | None:
-    """Consume one count of the oldest armed fault matching this request, if any.
+@dataclass(frozen=True)
+class Taken:
+    """The faults one request meets: a persistent latency (waited out first) and one used-up
+    fault, either or both absent."""
+
+    delay: SandboxFault | None = None
+    fault: SandboxFault | None = None
+
+
+def take_faults(method: str, path: str) -> Taken:
+    """The oldest persistent latency and the oldest other armed fault matching this request;
+    the latter loses one count.
 
     `path` is the request path relative to the sandbox base (e.g. `/v1/viewer/studies`). The
-    decrement is a conditional UPDATE, so concurrent requests never share one count.
+    decrement is a conditional UPDATE, so concurrent requests never share one count; `applied`
+    is incremented in the same statement.
     """
+    delay: SandboxFault | None = None
     for fault in SandboxFault.objects.filter(remaining__gt=0):
         if fault.method and fault.method != method:
             continue
         if not path.startswith(fault.path or "/v1"):
             continue
+        if is_persistent(fault):
+            if delay is None:
+                SandboxFault.objects.filter(pk=fault.pk).update(applied=F("applied") + 1)
+                delay = fault
+            continue
         taken = SandboxFault.objects.filter(pk=fault.pk, remaining__gt=0).update(
-            remaining=F("remaining") - 1
+            remaining=F("remaining") - 1, applied=F("applied") + 1
         )
         if taken:
-            return fault
-    return None
+            return Taken(delay=delay, fault=fault)
+    return Taken(delay=delay)
 
 
 # Requests waiting out a `latency` or `hang` fault in this process, so that disarming can
@@ -217,18 +256,36 @@ def purge_spent(older_than: timedelta = timedelta(days=1)) -> None:
     SandboxFault.objects.filter(remaining=0, created_at__lt=now_ms() - older_than).delete()
 
 
-def apply_fault(request: HttpRequest, path: str, work: Callable[[], HttpResponse]) -> HttpResponse:
+def route_of(request: HttpRequest) -> str:
+    """The route the request matched, for log lines: `/v1/viewer/studies/by-uid/{uid}`, never
+    the UID itself (paths and query strings carry identifiers)."""
+    match = getattr(request, "resolver_match", None)
+    route = str(match.route) if match is not None and match.route else ""
+    route = route.removeprefix("sandbox/")
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route) if route else "{unmatched}"
+
+
+def apply_fault(
+    request: HttpRequest, path: str, work: Callable[[], HttpResponse]
+) -> HttpResponseBase:
     """Answer the request through `work`, unless an armed fault says otherwise."""
-    fault = take_fault(request.method or "", path)
+    taken = take_faults(request.method or "", path)
+    if taken.delay is not None and not _wait(taken.delay, float(taken.delay.options["seconds"])):
+        return _disarmed_while_waiting()
+    fault = taken.fault
     if fault is None:
         return work()
-    logger.info("Sandbox fault %s (%s) on %s %s", fault.kind, fault.fault_id, request.method, path)
+    logger.info(
+        "Sandbox fault %s (%s) on %s %s",
+        fault.kind,
+        fault.fault_id,
+        request.method,
+        route_of(request),
+    )
     options = fault.options
     if fault.kind in (Kind.LATENCY, Kind.HANG):
         if not _wait(fault, float(options.get("seconds", 0))):
-            return error_response(
-                503, "internal", "Injected sandbox fault: disarmed while waiting; nothing done."
-            )
+            return _disarmed_while_waiting()
         return work()
     if fault.kind == Kind.STATUS:
         status = int(options.get("status", 500))
@@ -256,6 +313,12 @@ def apply_fault(request: HttpRequest, path: str, work: Callable[[], HttpResponse
     )
 
 
+def _disarmed_while_waiting() -> HttpResponse:
+    return error_response(
+        503, "internal", "Injected sandbox fault: disarmed while waiting; nothing done."
+    )
+
+
 def _connection_fd(environ: Mapping[str, Any]) -> int | None:
     """The file descriptor of the client connection, under gunicorn or Django's own server."""
     gunicorn_socket = environ.get("gunicorn.socket")
@@ -277,7 +340,7 @@ def _connection_fd(environ: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _dropped_connection(request: HttpRequest, done: HttpResponse) -> HttpResponse | None:
+def _dropped_connection(request: HttpRequest, done: HttpResponse) -> HttpResponseBase | None:
     """The real response's status and headers with its full Content-Length, but only half of its
     body, after which the connection is shut down. None when the connection cannot be reached
     (e.g. under Django's test client)."""

@@ -21,6 +21,7 @@ from sandbox.enums import (
     USER_LEVELS,
     choices,
 )
+from viewer_admin.fields import OrderedJSONField
 
 # The clinic that the configured VIEWER_API_KEY belongs to (and that `sandbox_seed` fills).
 DEFAULT_CLINIC_ID = uuid.UUID("6a1f3c52-0d7e-4b8a-9c41-2f5e8d9b7a10")
@@ -118,7 +119,7 @@ class SandboxExpressCustomer(models.Model):
     clinic_id = models.UUIDField(db_index=True)
     name = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = OrderedJSONField(default=dict, blank=True)
     members = models.ManyToManyField(SandboxUser, blank=True, related_name="express_customers")
     created_by_api_key_id = models.UUIDField(null=True, blank=True)
     created_by_user_id = models.CharField(max_length=36, blank=True, default="")
@@ -162,7 +163,7 @@ class SandboxStudy(models.Model):
         on_delete=models.SET_NULL,
         related_name="studies",
     )
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = OrderedJSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now_ms)
     updated_at = models.DateTimeField(default=now_ms)
 
@@ -199,7 +200,9 @@ class SandboxViewerToken(models.Model):
 
 
 class SandboxFault(models.Model):
-    """An armed fault: the next `remaining` requests that match `method` and `path` misbehave.
+    """An armed fault: the next `remaining` requests that match `method` and `path` misbehave
+    (a persistent latency, `options["persistent"]`, every one of them until disarmed). `applied`
+    counts the requests it was applied to.
 
     Stored in the database so that any thread or process can arm a fault that the server then
     applies (see `sandbox.faults`).
@@ -219,6 +222,7 @@ class SandboxFault(models.Model):
     path = models.CharField(max_length=200, blank=True, default="")
     count = models.PositiveIntegerField(default=1)
     remaining = models.PositiveIntegerField(default=1)
+    applied = models.PositiveIntegerField(default=0)
     options = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now_ms)
 

@@ -508,7 +508,7 @@ def _decode_cursor(raw: str) -> int | None:
         return None
     if not isinstance(data, dict) or set(data) != {"offset"}:
         return None
-    offset = data["offset"]
+    offset: object = data["offset"]
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
         return None
     return offset

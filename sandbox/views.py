@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +24,14 @@ from django.views.decorators.http import require_GET
 from sandbox import serializers, store
 from sandbox.auth import authenticate
 from sandbox.errors import ApiError, Forbidden, MethodNotAllowed, NotFound, error_response
-from sandbox.faults import apply_fault, build_fault, disarm_all, fault_json, purge_spent
+from sandbox.faults import (
+    apply_fault,
+    build_fault,
+    disarm_all,
+    fault_json,
+    purge_spent,
+    route_of,
+)
 from sandbox.models import SandboxApiKey, SandboxFault
 from sandbox.validation import (
     parse_page,
@@ -40,7 +48,7 @@ from sandbox.validation import (
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., HttpResponse]
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def relative_path(request: HttpRequest) -> str:
@@ -50,7 +58,7 @@ def relative_path(request: HttpRequest) -> str:
 
 
 def _internal_error(request: HttpRequest) -> JsonResponse:
-    logger.exception("Sandbox error on %s %s", request.method, relative_path(request))
+    logger.exception("Sandbox error on %s %s", request.method, route_of(request))
     return error_response(500, "internal", "The sandbox failed unexpectedly.")
 
 
@@ -58,7 +66,7 @@ def _log_retry(request: HttpRequest) -> None:
     """Make the SDK's retries visible (§1.3): it counts them in X-Stainless-Retry-Count."""
     retry = request.headers.get("X-Stainless-Retry-Count", "0")
     if retry not in ("", "0"):
-        logger.info("Sandbox: retry %s of %s %s", retry[:8], request.method, request.path)
+        logger.info("Sandbox: retry %s of %s %s", retry[:8], request.method, route_of(request))
 
 
 def endpoint(*, product: str, **handlers: Handler) -> View:
@@ -79,7 +87,7 @@ def endpoint(*, product: str, **handlers: Handler) -> View:
 
     @csrf_exempt
     @login_not_required
-    def view(request: HttpRequest, **params: Any) -> HttpResponse:
+    def view(request: HttpRequest, **params: Any) -> HttpResponseBase:
         try:
             key = authenticate(request)
             if product == "viewer" and not key.is_viewer_enabled:

@@ -74,3 +74,16 @@ ensure_package() {
   printf 'warning: %s is missing. Install it with: sudo apt-get install %s\n' "$command" "$*" >&2
   return 1
 }
+
+# install_node_packages DIR: `npm ci` in DIR (its committed package-lock.json, into DIR's own
+# node_modules) unless that lock file was installed already.
+install_node_packages() {
+  local dir="$1" stamp="$1/node_modules/.installed-lock" digest
+  digest="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    return 0
+  fi
+  log "Installing node packages in $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+  echo "$digest" >"$stamp"
+}

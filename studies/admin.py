@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from studies.models import AuditEntry, Submission
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     """Records of what happened: nobody adds, edits or deletes them from the UI."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:

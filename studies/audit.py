@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from studies.models import AuditEntry
@@ -15,7 +15,7 @@ from studies.viewer_api import ViewerAPIError
 @contextmanager
 def audited(
     *,
-    user: AbstractBaseUser,
+    user: User,
     action: AuditEntry.Action,
     study_id: str = "",
     study_instance_uid: str = "",

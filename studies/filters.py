@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final
+from typing import Final, cast
 
 from django import forms
 from django.http import QueryDict
@@ -135,7 +135,7 @@ class WorklistFilterForm(forms.Form):
         if is_customer_id(chosen) and chosen not in self._customer_names:
             # The customer list could not be loaded, or is older than the link: keep the filter.
             choices.append((chosen, chosen))
-        self.fields["customer"].choices = choices
+        cast(forms.ChoiceField, self.fields["customer"]).choices = choices
 
     def clean_assigned_to(self) -> str:
         value: str = self.cleaned_data["assigned_to"].strip()
@@ -176,9 +176,9 @@ class WorklistFilterForm(forms.Form):
             value = self.value(name)
             if value:
                 params[name] = value
-        for name, value in changes.items():
-            if value:
-                params[name] = value
+        for name, change in changes.items():
+            if change:
+                params[name] = change
             else:
                 params.pop(name, None)
         return params.urlencode()

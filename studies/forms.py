@@ -21,7 +21,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -34,6 +34,7 @@ from django.forms.formsets import (
     TOTAL_FORM_COUNT,
     ManagementForm,
 )
+from django.http import QueryDict
 from django.urls import reverse
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -67,6 +68,7 @@ ASSIGNEE_SEARCH_LIMIT = 10
 EXPIRED = "This form had expired. Check the values and submit it again."
 # The widget attributes of a box whose text is a code or a search, not prose.
 VERBATIM = {"autocomplete": "off", "spellcheck": "false"}
+ASSIGNEE_QUERY_MAX_LENGTH = 200
 
 
 def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
@@ -142,7 +144,7 @@ def study_instance_uid_field() -> forms.CharField:
     return forms.CharField(
         label="Study Instance UID",
         validators=[validate_dicom_uid],
-        error_messages={"required": dicom_uid_problem("")},
+        error_messages={"required": dicom_uid_problem("") or ""},
         help_text="Digits separated by dots, at most 64 characters.",
         widget=forms.TextInput(attrs={"class": "mono", "inputmode": "decimal", **VERBATIM}),
     )
@@ -172,7 +174,12 @@ class AssigneePickerForm(_Form):
     assignee_query = forms.CharField(
         label="Assignee",
         required=False,
-        max_length=200,
+        max_length=ASSIGNEE_QUERY_MAX_LENGTH,
+        error_messages={
+            "max_length": (
+                "Search with at most %(limit_value)d characters (this search has %(show_value)d)."
+            )
+        },
         widget=forms.TextInput(
             attrs={"type": "search", "autocomplete": "off", "placeholder": "Name or email"}
         ),
@@ -253,7 +260,12 @@ def assignee_options(
         selected_id = ""
     error = ""
     matches: list[AssigneeChoice] = []
-    if query:
+    try:
+        # The field's own limits, before anything is sent (the form may never be validated).
+        form.fields["assignee_query"].clean(query)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if query and not error:
         try:
             users = viewer_api.user_search(query=query, limit=ASSIGNEE_SEARCH_LIMIT)
         except ViewerAPIError as exc:
@@ -361,7 +373,12 @@ class StudyBaseForm(StudyFieldsForm):
         "assigned_to",
     ]
     # Fields sent to the API, by their StudyCreate names (which these form fields share).
-    api_fields = ("severity", "study_description", "study_instance_uid", "assigned_to")
+    api_fields: tuple[str, ...] = (
+        "severity",
+        "study_description",
+        "study_instance_uid",
+        "assigned_to",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -373,8 +390,9 @@ class StudyBaseForm(StudyFieldsForm):
         name = self.add_prefix("token")
         if not _is_uuid(self.data.get(name)):
             # A missing or forged token: issue a fresh one so the next submit can succeed.
-            self.data = self.data.copy()
-            self.data[name] = str(uuid.uuid4())
+            data = cast(QueryDict, self.data).copy()  # a QueryDict (a dict in tests): both copy
+            data[name] = str(uuid.uuid4())
+            self.data = data
             self.token_replaced = True
 
     def expired(self) -> bool:
@@ -420,7 +438,7 @@ class StudyCreateForm(StudyBaseForm):
         if customers_error and chosen and is_customer_id(chosen):
             # The list could not be loaded: keep what was chosen rather than lose it.
             choices.append((chosen, chosen))
-        customer_field = self.fields["express_customer_id"]
+        customer_field = cast(forms.ChoiceField, self.fields["express_customer_id"])
         customer_field.choices = choices
         if customers_error:
             customer_field.help_text = f"The customer list could not be loaded: {customers_error}"
@@ -500,15 +518,17 @@ class StudyEditForm(StudyFieldsForm):
         self.snapshot_replaced = False
         if self.is_bound and self.snapshot is None and study is not None:
             # Missing or forged: start again from the study as it is now.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("original")] = study_snapshot(study)
+            data = cast(QueryDict, self.data).copy()  # a QueryDict (a dict in tests): both copy
+            data[self.add_prefix("original")] = study_snapshot(study)
+            self.data = data
             self.snapshot = _load_snapshot(self.data[self.add_prefix("original")])
             self.snapshot_replaced = True
         for name in ("severity", "study_viewer_status"):
             current = (self.snapshot or {}).get(name)
-            field = self.fields[name]
-            if current and current not in {value for value, _ in field.choices}:
-                field.choices = [*field.choices, (current, current)]
+            field = cast(forms.ChoiceField, self.fields[name])
+            choices = cast(list[tuple[str, str]], field.choices)  # set from a list, kept a list
+            if current and current not in {value for value, _ in choices}:
+                field.choices = [*choices, (current, current)]
 
     @classmethod
     def for_study(cls, study: Study, **kwargs: Any) -> StudyEditForm:
@@ -603,7 +623,7 @@ class MetadataForm(_Form):
     value = _metadata_field("Value", METADATA_VALUE_MAX_LENGTH)
 
 
-class BaseMetadataFormSet(forms.BaseFormSet):
+class BaseMetadataFormSet(forms.BaseFormSet):  # type: ignore[type-arg]  # generic only in the stubs
     """Key/value rows: blank rows are ignored, keys are unique and required with a value, at
     most METADATA_MAX_PAIRS rows. `absolute_max` keeps a forged row count from allocating
     more than that many forms."""
@@ -655,7 +675,7 @@ class BaseMetadataFormSet(forms.BaseFormSet):
 
     def _skipped(self, form: forms.Form) -> bool:
         """A row that was removed, or left blank."""
-        if self.can_delete and self._should_delete_form(form):
+        if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]  # Django-private, not in the stubs
             return True
         data = getattr(form, "cleaned_data", {})
         return not data.get("key") and not data.get("value")
@@ -688,7 +708,7 @@ class BaseMetadataFormSet(forms.BaseFormSet):
                 MIN_NUM_FORM_COUNT: self.min_num,
                 MAX_NUM_FORM_COUNT: self.max_num,
             },
-            renderer=self.renderer,
+            renderer=self.renderer,  # type: ignore[attr-defined]  # set by BaseFormSet, not in the stubs
         )
 
     @property
@@ -704,14 +724,18 @@ class BaseMetadataFormSet(forms.BaseFormSet):
         return self.row_count >= self.max_num
 
 
-MetadataFormSet = forms.formset_factory(
-    MetadataForm,
-    formset=BaseMetadataFormSet,
-    extra=1,
-    max_num=METADATA_MAX_PAIRS,
-    validate_max=True,
-    absolute_max=METADATA_MAX_PAIRS,
-    can_delete=True,
+# The factory's class subclasses BaseMetadataFormSet; the stubs only know it is a BaseFormSet.
+MetadataFormSet = cast(
+    type[BaseMetadataFormSet],
+    forms.formset_factory(
+        MetadataForm,
+        formset=BaseMetadataFormSet,
+        extra=1,
+        max_num=METADATA_MAX_PAIRS,
+        validate_max=True,
+        absolute_max=METADATA_MAX_PAIRS,
+        can_delete=True,
+    ),
 )
 
 

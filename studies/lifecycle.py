@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from studies import viewer_api
 from studies.audit import audited
@@ -21,7 +21,7 @@ from studies.viewer_api import ActionResult, BadResponse, Study, StudyUpdate
 Action = AuditEntry.Action
 
 
-def study_edit(*, user: AbstractBaseUser, study: Study, changes: StudyUpdate) -> Study:
+def study_edit(*, user: User, study: Study, changes: StudyUpdate) -> Study:
     """Send `changes` (only the fields set in it) and return the updated study."""
     with audited(
         user=user,
@@ -33,7 +33,7 @@ def study_edit(*, user: AbstractBaseUser, study: Study, changes: StudyUpdate) ->
         return viewer_api.study_update(study_id=study.study_id, changes=changes)
 
 
-def study_set_cancelled(*, user: AbstractBaseUser, study: Study, cancelled: bool) -> ActionResult:
+def study_set_cancelled(*, user: User, study: Study, cancelled: bool) -> ActionResult:
     """Cancel (`cancelled=True`) or uncancel the study. The API decides whether it may: an
     uncancel of a study that is not cancelled raises its Conflict."""
     with audited(
@@ -47,7 +47,7 @@ def study_set_cancelled(*, user: AbstractBaseUser, study: Study, cancelled: bool
         return viewer_api.study_uncancel(study_id=study.study_id)
 
 
-def study_open_in_viewer(*, user: AbstractBaseUser, study: Study) -> str:
+def study_open_in_viewer(*, user: User, study: Study) -> str:
     """A one-off link that opens the study in the Avara Viewer. It is a credential: hand it to
     the browser and forget it (never cache, store or log it). A link that is not http(s) is
     refused, so the browser is never sent anywhere else."""

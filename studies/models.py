@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from viewer_admin.fields import OrderedJSONField
+
 
 class Submission(models.Model):
     """One create-study attempt from the form, keyed by the form's one-time token.
@@ -31,7 +33,8 @@ class Submission(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     study_instance_uid = models.CharField(max_length=64)
-    payload = models.JSONField(help_text="The create-study request body, as sent to the API.")
+    # Ordered: a retry sends the metadata in the order the coordinator typed it.
+    payload = OrderedJSONField(help_text="The create-study request body, as sent to the API.")
     study_id = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 COORDINATORS = "Coordinators"
 OBSERVERS = "Observers"
@@ -19,7 +19,7 @@ ROLE_PERMISSIONS = {COORDINATORS: ["manage_studies"], OBSERVERS: []}
 coordinator_required = permission_required(MANAGE_STUDIES, raise_exception=True)
 
 
-def can_manage_studies(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_manage_studies(user: User | AnonymousUser) -> bool:
     return user.has_perm(MANAGE_STUDIES)
 
 

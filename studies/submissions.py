@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -113,7 +113,7 @@ Outcome = Created | AlreadyCreated | InProgress | Expired | Rejected | Duplicate
 
 def submission_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     token: uuid.UUID | str,
     data: StudyCreate,
     wait_seconds: float = IN_PROGRESS_WAIT_SECONDS,
@@ -141,17 +141,17 @@ def submission_data(submission: Submission) -> StudyCreate:
     return StudyCreate.model_validate(submission.payload)
 
 
-def unsent_submissions(*, user: AbstractBaseUser) -> list[Submission]:
+def unsent_submissions(*, user: User) -> list[Submission]:
     """The user's attempts that could not be sent, newest first."""
     return list(Submission.objects.filter(created_by=user, status=Status.UNSENT))
 
 
-def unsent_count(*, user: AbstractBaseUser) -> int:
+def unsent_count(*, user: User) -> int:
     """How many of the user's attempts could not be sent (one COUNT query)."""
     return Submission.objects.filter(created_by=user, status=Status.UNSENT).count()
 
 
-def submission_retry(*, user: AbstractBaseUser, submission_id: int) -> Outcome | None:
+def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
     """Send one of the user's unsent attempts again, with its own token, so it can never make
     a second study; a study that already has its UID comes back as `Duplicate`. A repeated
     retry (a stale page) of an attempt that is being sent or has created its study leads to
@@ -166,7 +166,7 @@ def submission_retry(*, user: AbstractBaseUser, submission_id: int) -> Outcome |
     return submission_create(user=user, token=submission.token, data=submission_data(submission))
 
 
-def submission_discard(*, user: AbstractBaseUser, submission_id: int) -> bool:
+def submission_discard(*, user: User, submission_id: int) -> bool:
     """Give up one of the user's unsent attempts (it is kept, marked discarded). False when the
     user has no unsent attempt with this id."""
     discarded = Submission.objects.filter(
@@ -176,7 +176,7 @@ def submission_discard(*, user: AbstractBaseUser, submission_id: int) -> bool:
 
 
 def _claim(
-    *, user: AbstractBaseUser, token: uuid.UUID, data: StudyCreate, payload: dict[str, object]
+    *, user: User, token: uuid.UUID, data: StudyCreate, payload: dict[str, object]
 ) -> tuple[Submission, bool] | None:
     """Record the attempt as "sending" and own it, or return the attempt another request owns
     (or that already created its study); None for another user's token. Exactly one request
@@ -215,7 +215,7 @@ def _claim(
     return submission, False
 
 
-def _send(submission: Submission, *, user: AbstractBaseUser, data: StudyCreate) -> Outcome:
+def _send(submission: Submission, *, user: User, data: StudyCreate) -> Outcome:
     finished = False
     try:
         outcome = _call_api(submission, user=user, data=data)
@@ -226,7 +226,7 @@ def _send(submission: Submission, *, user: AbstractBaseUser, data: StudyCreate) 
             _finish(submission, Status.UNSENT, _UNEXPECTED)
 
 
-def _call_api(submission: Submission, *, user: AbstractBaseUser, data: StudyCreate) -> Outcome:
+def _call_api(submission: Submission, *, user: User, data: StudyCreate) -> Outcome:
     try:
         with audited(
             user=user,

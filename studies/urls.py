@@ -1,6 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from studies.views import assignees, create, detail, manage, unsent, worklist
+from viewer_admin.converters import RowIdConverter
+
+register_converter(RowIdConverter, "row_id")
 
 # One study, by its Viewer API id: /studies/<study_id>/...
 study_urls = [
@@ -15,8 +18,8 @@ study_urls = [
 # The coordinator's unsent attempts: /studies/unsent/...
 unsent_urls = [
     path("", unsent.unsent_list, name="unsent_list"),
-    path("<int:submission_id>/retry/", unsent.unsent_retry, name="unsent_retry"),
-    path("<int:submission_id>/discard/", unsent.unsent_discard, name="unsent_discard"),
+    path("<row_id:submission_id>/retry/", unsent.unsent_retry, name="unsent_retry"),
+    path("<row_id:submission_id>/discard/", unsent.unsent_discard, name="unsent_discard"),
 ]
 
 urlpatterns = [

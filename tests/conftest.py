@@ -20,11 +20,27 @@ from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
+pytest_plugins = [
+    "tests.services.app_instances",
+    "tests.services.oidc_provider",
+    "tests.services.redis",
+    "tests.services.script_server",
+    "tests.services.task_worker",  # the real task worker (study imports)
+]
+
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
 # thread with a running loop unless told that this is intended (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Service fixtures that start real processes, one module each.
 PASSWORD = "correct-horse-battery"
+
+
+def pytest_report_header() -> str:
+    """Which database and cache this run uses (script/test runs the suite on more than one)."""
+    database = django_settings.DATABASES["default"]
+    backend = django_settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]}, cache: {backend}"
 
 
 def make_user(username: str, group: str) -> User:

@@ -17,11 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARGS = {
     "str": "x",
     "int": "1",
+    "rowid": "1",
     "slug": "x",
     "path": "x/y",
     "uuid": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
 }
-PUBLIC = {"/login/", "/healthz"}
+PUBLIC = {"/login/", "/healthz", "/accounts/oidc/authenticate/", "/accounts/oidc/callback/"}
 
 
 def iter_paths(patterns: list[Any], prefix: str = "") -> list[str]:

@@ -14,10 +14,27 @@ from tests.test_foundation import iter_paths
 pytestmark = pytest.mark.django_db
 
 # Signing in and out is for everyone.
-AUTH = {"/login/", "/logout/", "/healthz"}
+AUTH = {
+    "/login/",
+    "/logout/",
+    "/healthz",
+    # Session check, drafts and single sign-on (accounts/; tested in test_idle_logoff.py,
+    # test_browser_sso.py).
+    "/accounts/session/",
+    "/accounts/drafts/save/",
+    "/accounts/drafts/discard/",
+    "/accounts/oidc/authenticate/",
+    "/accounts/oidc/callback/",
+}
 # Pages an Observer may read: they answer GET only, so a POST is 405. The assignee type-ahead
 # serves the worklist's assignee filter too, which is everyone's.
-READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/", "/studies/assignees/"}
+READ_ONLY = {
+    "/studies/x/",
+    "/studies/by-uid/x/",
+    "/studies/lookup/",
+    "/studies/assignees/",
+    "/imports/export.csv",
+}
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
 # Every URL that changes something, as iter_paths writes it: a sanity check that the
@@ -32,6 +49,9 @@ MUTATING = {
     "/studies/x/open/",
     "/studies/unsent/1/retry/",
     "/studies/unsent/1/discard/",
+    "/imports/new/",  # study imports
+    "/imports/1/send/",
+    "/imports/1/cancel/",
 }
 
 

@@ -30,10 +30,13 @@ from studies.viewer_api import (
     AuthError,
     BadResponse,
     Conflict,
+    CustomerFilters,
     InvalidRequest,
     NotFound,
+    Page,
     RateLimited,
     Severity,
+    Study,
     StudyCreate,
     StudyFilters,
     StudyUpdate,
@@ -41,6 +44,8 @@ from studies.viewer_api import (
     UserFilters,
     ViewerAPIError,
     ViewerStatus,
+    pagination,
+    transport,
 )
 
 BASE_URL = "https://viewer.test/prefix"
@@ -366,20 +371,13 @@ def test_id_patterns_on_filters_and_updates():
         StudyUpdate(assigned_to="stu_" + "a" * 32)
 
 
-@pytest.mark.parametrize("model", [StudyFilters, UserFilters])
+@pytest.mark.parametrize("model", [StudyFilters, UserFilters, CustomerFilters])
 def test_limit_is_1_to_100(model):
     assert model(limit=1).limit == 1
     assert model(limit=100).limit == 100
     for bad in (0, -1, 101):
         with pytest.raises(ValidationError):
             model(limit=bad)
-
-
-def test_customer_list_limit_is_checked_before_sending(fake):
-    for bad in (0, 101):
-        with pytest.raises(ValidationError):
-            viewer_api.customer_list(limit=bad)
-    assert fake.requests == []
 
 
 def test_create_rules_on_description_enums_and_unknown_fields():
@@ -451,17 +449,17 @@ def test_post_sends_a_json_body(fake):
 
 
 def test_path_segments_keep_dots_and_encode_slashes_and_spaces(fake):
-    fake.queue(ok(study_json()), ok(study_json()), ok(user_json()), ok(customer_json()))
+    fake.queue(ok(study_json()), ok(study_json()), ok(user_json()), ok(study_json()))
     viewer_api.study_get_by_uid(study_instance_uid="1.2.840.10008.5.1.4.1.1.2")
     viewer_api.study_get_by_uid(study_instance_uid="1.2/3 4")
     viewer_api.user_get(user_id="usr_a/b")
-    viewer_api.customer_get(customer_id="cus_?#+@é")
+    viewer_api.study_get(study_id="stu_?#+@é")
     paths = [request.url.raw_path.decode() for request in fake.requests]
     assert paths == [
         "/prefix/v1/viewer/studies/by-uid/1.2.840.10008.5.1.4.1.1.2",
         "/prefix/v1/viewer/studies/by-uid/1.2%2F3%204",
         "/prefix/v1/viewer/users/usr_a%2Fb",
-        "/prefix/v1/express/cus_%3F%23+@%C3%A9",
+        "/prefix/v1/viewer/studies/stu_%3F%23+@%C3%A9",
     ]
 
 
@@ -508,18 +506,6 @@ def test_null_filters_lowercase_booleans_and_empty_values(fake):
     assert b"studyDescription=CT+Head" in third.url.query
 
 
-def test_study_pages_send_the_original_filters_with_each_cursor(fake):
-    fake.queue(
-        ok(page("studies", [study_json()], cursor="c1", has_more=True)),
-        ok(page("studies", [study_json(studyId="stu_" + "0" * 32)], cursor=None)),
-    )
-    filters = StudyFilters(severity=Severity.STAT, limit=1)
-    pages = list(viewer_api.study_pages(filters=filters))
-    assert [len(p.items) for p in pages] == [1, 1]
-    assert query_of(fake.requests[0]) == {"severity": "stat", "limit": "1"}
-    assert query_of(fake.requests[1]) == {"severity": "stat", "limit": "1", "cursor": "c1"}
-
-
 @pytest.mark.parametrize(
     ("envelope", "expected"),
     [
@@ -531,7 +517,7 @@ def test_study_pages_send_the_original_filters_with_each_cursor(fake):
     ],
 )
 def test_next_cursor_follows_the_sdk_rules(envelope, expected):
-    page_ = viewer_api._parse_page(viewer_api.Study, "studies", {"studies": [study_json()]})
+    page_ = pagination.parse_page(Page[Study], "studies", {"studies": [study_json()]})
     page_ = page_.model_copy(update={"cursor": envelope["cursor"], "has_more": envelope["hasMore"]})
     assert page_.next_cursor == expected
     empty = page_.model_copy(update={"items": []})
@@ -540,11 +526,11 @@ def test_next_cursor_follows_the_sdk_rules(envelope, expected):
 
 def test_a_cursor_handed_out_twice_stops_the_walk(fake):
     fake.queue(
-        ok(page("studies", [study_json()], cursor="same", has_more=True)),
-        ok(page("studies", [study_json()], cursor="same", has_more=True)),
+        ok(page("expressCustomers", [customer_json()], cursor="same", has_more=True)),
+        ok(page("expressCustomers", [customer_json()], cursor="same", has_more=True)),
     )
     with pytest.raises(BadResponse):
-        list(viewer_api.study_pages())
+        viewer_api.customers_all()
     assert len(fake.requests) == 2
 
 
@@ -554,7 +540,6 @@ def test_update_list_users_and_customers_round_trip(fake):
         ok(page("users", [user_json()], cursor=None)),
         ok(user_json(suffix1="MD", middleName="R.")),
         ok(page("expressCustomers", [customer_json()])),
-        ok(customer_json()),
         ok({"success": True, "message": None}),
         ok({"url": "https://viewer.test/open?token=x"}),
     )
@@ -565,9 +550,8 @@ def test_update_list_users_and_customers_round_trip(fake):
     )
     assert users.items[0].display_name == "Dana Lee"
     assert viewer_api.user_get(user_id=USER_ID).display_name == "Dana R. Lee, MD"
-    customers = viewer_api.customer_list(limit=10, cursor="c")
+    customers = viewer_api.customer_list(filters=CustomerFilters(limit=10), cursor="c")
     assert customers.items[0].express_customer_name == "Acme"
-    assert viewer_api.customer_get(customer_id=CUSTOMER_ID).is_active is True
     assert viewer_api.study_uncancel(study_id=STUDY_ID).success is True
     assert viewer_api.study_viewer_url(study_id=STUDY_ID) == "https://viewer.test/open?token=x"
     update, users_req, _, customers_req, *_ = fake.requests
@@ -597,12 +581,11 @@ def test_unknown_enum_values_are_accepted(fake):
     fake.queue(ok(study_json(severity="critical", studyViewerStatus="archived")))
     study = viewer_api.study_get(study_id=STUDY_ID)
     assert study.severity == "critical"
-    assert study.severity_label == "critical"
-    assert study.viewer_status_label == "archived"
+    assert study.study_viewer_status == "archived"
     fake.queue(ok(study_json(severity="high", studyViewerStatus="complete")))
     study = viewer_api.study_get(study_id=STUDY_ID)
     assert study.severity is Severity.HIGH
-    assert (study.severity_label, study.viewer_status_label) == ("High", "Complete")
+    assert study.study_viewer_status is ViewerStatus.COMPLETE
 
 
 @pytest.mark.parametrize(
@@ -722,7 +705,6 @@ def test_401_and_403_are_auth_errors(fake, status):
         (lambda: viewer_api.study_get(study_id=STUDY_ID), "study"),
         (lambda: viewer_api.study_cancel(study_id=STUDY_ID), "study"),
         (lambda: viewer_api.user_get(user_id=USER_ID), "user"),
-        (lambda: viewer_api.customer_get(customer_id=CUSTOMER_ID), "Express customer"),
     ],
 )
 def test_404_is_not_found_with_a_message_naming_the_thing(fake, call, word):
@@ -787,7 +769,7 @@ def test_a_get_that_times_out_is_retried_then_unavailable(fake):
     assert "not responding" in caught.value.message
     assert fake.methods() == ["GET"] * 3
     assert len(fake.sleeps) == 2
-    assert all(0 < wait <= viewer_api._BACKOFF_CAP_SECONDS for wait in fake.sleeps)
+    assert all(0 < wait <= transport._BACKOFF_CAP_SECONDS for wait in fake.sleeps)
 
 
 def test_connection_refused_is_unavailable_after_retries(fake):
@@ -805,10 +787,10 @@ def test_500_then_success_on_a_get_is_retried(fake):
 
 
 def test_backoff_grows_and_is_capped():
-    waits = [viewer_api._backoff(attempt, None) for attempt in range(1, 12)]
-    assert all(0 < wait <= viewer_api._BACKOFF_CAP_SECONDS for wait in waits)
-    assert viewer_api._backoff(20, None) >= 0.75 * viewer_api._BACKOFF_CAP_SECONDS
-    assert viewer_api._backoff(1, 2.5) == 2.5
+    waits = [transport._backoff(attempt, None) for attempt in range(1, 12)]
+    assert all(0 < wait <= transport._BACKOFF_CAP_SECONDS for wait in waits)
+    assert transport._backoff(20, None) >= 0.75 * transport._BACKOFF_CAP_SECONDS
+    assert transport._backoff(1, 2.5) == 2.5
 
 
 def test_429_with_retry_after_waits_that_long_then_succeeds(fake):
@@ -851,7 +833,7 @@ def test_retry_after_ms_and_http_dates_are_understood(fake):
 
 def test_retries_stay_within_the_time_budget(fake, monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(viewer_api.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(transport.time, "monotonic", lambda: clock[0])
 
     def sleep(seconds):
         fake.sleeps.append(seconds)
@@ -1011,7 +993,7 @@ def test_a_create_that_may_still_be_running_is_looked_up_again(fake, failure):
     assert viewer_api.study_create(data=create_data()).study_id == STUDY_ID
     assert fake.count("POST") == 1
     assert _uid_lookups(fake) == 3
-    assert fake.sleeps == list(viewer_api._RECOVERY_WAITS)
+    assert fake.sleeps == list(viewer_api.studies._RECOVERY_WAITS)
 
 
 def test_a_create_still_unknown_after_the_last_lookup_keeps_the_error(fake):

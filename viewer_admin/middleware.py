@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -27,6 +28,24 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page the app renders (the sign-in page included).
+
+    Pages show patient data; on a shared workstation the browser must not keep them, so that
+    after sign-out the Back button asks the server again (and lands on the sign-in page)
+    instead of showing the last study from its cache. Static files are answered by whitenoise
+    before this middleware and keep their long cache lifetimes.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
         return response
 
 
@@ -62,7 +81,7 @@ def _is_login_redirect(response: HttpResponse) -> bool:
 def _current_page(request: HttpRequest) -> str:
     """Path and query of the page the htmx request came from; the request's own path when
     htmx did not say or named another site."""
-    current = request.htmx.current_url or ""  # type: ignore[attr-defined]
+    current = request.htmx.current_url or ""  # type: ignore[attr-defined]  # HtmxMiddleware sets it
     if current and url_has_allowed_host_and_scheme(
         current, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):

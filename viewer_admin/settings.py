@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -45,6 +46,19 @@ def env_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number of seconds, not {raw!r}.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be greater than zero.")
+    return value
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
     if value <= 0:
         raise ImproperlyConfigured(f"{name} must be greater than zero.")
     return value
@@ -95,23 +109,34 @@ INSTALLED_APPS = [
     "template_partials",
     "studies",
     "sandbox",
+    "axes",  # sign-in: lock-out after failed attempts (see "Sign-in" below)
+    "accounts",  # sign-in: audit, automatic log-off, drafts, single sign-on
+    # Study imports in the background (see the "Study imports" block below).
+    "django_tasks",
+    "django_tasks_db",
+    "imports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "viewer_admin.headers.SecurityHeadersMiddleware",  # Permissions-Policy
     "viewer_admin.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "viewer_admin.middleware.NoStoreMiddleware",
+    "sandbox.middleware.SandboxTransportMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.idle.IdleLogoffMiddleware",  # sign-in: automatic log-off after inactivity
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "viewer_admin.middleware.HtmxLoginRedirectMiddleware",
     # A study page that raises StudyNotFound / APIUnavailable gets its 404 / 503 page.
     "studies.middleware.StudyErrorPagesMiddleware",
+    "axes.middleware.AxesMiddleware",  # sign-in: lock-out answer; stays last
 ]
 
 ROOT_URLCONF = "viewer_admin.urls"
@@ -128,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "studies.context_processors.navigation",
+                "accounts.context_processors.sign_in",
             ],
         },
     },
@@ -139,7 +165,7 @@ TEMPLATES = [
 # and errors), found through TEMPLATES above.
 FORM_RENDERER = "viewer_admin.forms.FormRenderer"
 
-# --- Database and cache ----------------------------------------------------------------------
+# --- Database --------------------------------------------------------------------------------
 
 DATABASES = {
     "default": dj_database_url.parse(
@@ -154,19 +180,49 @@ DATABASES["default"]["TEST"] = {
     "NAME": str(Path(tempfile.gettempdir()) / f"viewer_admin_test_{os.getpid()}.sqlite3")
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # On PostgreSQL a test run creates its own database, "test_" + the database's name, on
+    # the server that DATABASE_URL names (the role needs CREATEDB) and drops it afterwards.
     DATABASES["default"]["TEST"] = {}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A database cache is shared by every app instance that shares the database, with nothing more
-# to run. `manage.py createcachetable` creates its table (script/server does).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "viewer_admin_cache",
-        "KEY_PREFIX": "viewer-admin",
+# --- Cache -----------------------------------------------------------------------------------
+
+# Every app instance must see the same cache (cached API lists, shared by instances).
+# Default: a database cache, shared by every instance that shares the database, with nothing
+# more to run; `manage.py createcachetable` creates its table (script/server does).
+# REDIS_URL (redis://HOST:PORT/DB, rediss:// for TLS) switches to Django's Redis backend, the
+# better choice for a fleet of instances: no cache traffic on the database.
+REDIS_URL = env_str("REDIS_URL")
+# Seconds to wait for Redis to connect and to answer: a dead Redis fails a request (and
+# /healthz) quickly instead of holding a server thread.
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 2.0)
+
+
+def caches_for(redis_url: str) -> dict[str, dict[str, Any]]:
+    """CACHES for a Redis URL, or the database cache when it is empty."""
+    if not redis_url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "viewer_admin_cache",
+                "KEY_PREFIX": "viewer-admin",
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "viewer-admin",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+            },
+        }
     }
-}
+
+
+CACHES = caches_for(REDIS_URL)
 
 # --- Auth ------------------------------------------------------------------------------------
 
@@ -179,6 +235,77 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in: lock-out, automatic log-off, single sign-on -------------------------------------
+# The accounts app (accounts/) holds the sign-in audit, automatic log-off, form drafts and the
+# OpenID Connect sign-on; django-axes counts failed sign-ins in the database, so every app
+# instance on the same database sees the same counts and lock-outs.
+
+
+# Lock-out: after SIGN_IN_FAILURE_LIMIT failed sign-ins for one username, or from one address,
+# further attempts for it are refused for SIGN_IN_LOCKOUT_MINUTES (more attempts do not prolong
+# it). An administrator lifts a lock-out early in Django admin ("Access attempts": delete it).
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5)
+SIGN_IN_LOCKOUT_MINUTES = env_float("SIGN_IN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = SIGN_IN_LOCKOUT_MINUTES / 60  # hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.audit.client_address"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+# The address of a sign-in attempt: REMOTE_ADDR, or behind a proxy that overwrites the header,
+# the first address of X-Forwarded-For (set SIGN_IN_TRUST_X_FORWARDED_FOR=true only then).
+SIGN_IN_TRUST_X_FORWARDED_FOR = env_bool("SIGN_IN_TRUST_X_FORWARDED_FOR", default=False)
+
+# Automatic log-off after SESSION_IDLE_MINUTES without real input (page loads, form posts,
+# htmx requests a person caused). Requests marked as background (accounts/idle.py) never
+# extend it. The page warns SESSION_IDLE_WARNING_SECONDS before.
+SESSION_IDLE_MINUTES = env_float("SESSION_IDLE_MINUTES", 15)
+SESSION_IDLE_WARNING_SECONDS = env_float("SESSION_IDLE_WARNING_SECONDS", 60)
+SESSION_COOKIE_AGE = 12 * 60 * 60  # an absolute cap of a working day on top of the idle limit
+# URL names whose half-filled form is kept as a draft when the session runs out.
+SIGN_IN_DRAFT_URL_NAMES = ["study_create", "study_edit"]
+
+# Local passwords: off leaves single sign-on as the only way in (admin included).
+LOCAL_PASSWORDS_ENABLED = env_bool("LOCAL_PASSWORDS_ENABLED", default=True)
+
+# Single sign-on over OpenID Connect (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "the hospital's sign-on")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+# The claim (a list or a single string) that says which role a person has, and the values of it
+# that make a coordinator or an observer. A person with neither is refused.
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "groups")
+OIDC_COORDINATOR_VALUES = env_list("OIDC_COORDINATOR_VALUES", ["viewer-admin-coordinators"])
+OIDC_OBSERVER_VALUES = env_list("OIDC_OBSERVER_VALUES", ["viewer-admin-observers"])
+if OIDC_ENABLED and not all(
+    [OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT]
+):
+    raise ImproperlyConfigured(
+        "OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT and OIDC_OP_USER_ENDPOINT "
+        "must be set when OIDC_RP_CLIENT_ID is."
+    )
+if not (LOCAL_PASSWORDS_ENABLED or OIDC_ENABLED):
+    raise ImproperlyConfigured("LOCAL_PASSWORDS_ENABLED=false needs single sign-on (OIDC_*).")
+LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "accounts.oidc.RoleMappingOIDCBackend",  # does nothing unless OIDC_ENABLED
+    *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS_ENABLED else []),
+]
 
 # --- Internationalisation --------------------------------------------------------------------
 
@@ -212,6 +339,14 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Powerful browser features the app never uses, switched off for every page
+# (accounts/headers.py sends it).
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), "
+    "browsing-topics=(), interest-cohort=()"
+)
 SESSION_COOKIE_HTTPONLY = True
 # CONTENT_SECURITY_POLICY is set after the Viewer API settings below: its form-action needs them.
 if PRODUCTION:
@@ -233,6 +368,10 @@ SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", default=not PRODUCTION)
 if PRODUCTION and SANDBOX_ENABLED:
     # The app calls the in-process sandbox at the plain-HTTP address it was given.
     SECURE_REDIRECT_EXEMPT.append(r"^sandbox/")
+# In production the sandbox answers plain-HTTP requests from loopback only (the app calling
+# itself); from anywhere else it wants HTTPS, unless SANDBOX_ALLOW_INSECURE=true says that
+# plain HTTP is acceptable (a closed test network). See sandbox/middleware.py.
+SANDBOX_ALLOW_INSECURE = env_bool("SANDBOX_ALLOW_INSECURE", default=False)
 _LOCAL_PORT = env_str("PORT", "8000")
 _LOCAL_API_KEY = "sandbox-demo-key"
 VIEWER_API_BASE_URL = env_str(
@@ -242,6 +381,11 @@ VIEWER_API_KEY = env_str("VIEWER_API_KEY", "" if PRODUCTION else _LOCAL_API_KEY)
 VIEWER_API_TIMEOUT_SECONDS = env_float("VIEWER_API_TIMEOUT_SECONDS", 15.0)
 VIEWER_API_CONNECT_TIMEOUT_SECONDS = env_float("VIEWER_API_CONNECT_TIMEOUT_SECONDS", 5.0)
 VIEWER_API_CACHE_SECONDS = int(env_float("VIEWER_API_CACHE_SECONDS", 60))
+# Keep-alive connections to the Viewer API that one app process keeps open (and the most it
+# opens at once). Every server thread may be in an API call at the same time, so the default is
+# the process's thread count (GUNICORN_THREADS, as script/server starts gunicorn: 8); with
+# fewer, concurrent requests would queue for a connection.
+VIEWER_API_MAX_CONNECTIONS = env_int("VIEWER_API_MAX_CONNECTIONS", env_int("GUNICORN_THREADS", 8))
 if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
     raise ImproperlyConfigured(
         "VIEWER_API_BASE_URL and VIEWER_API_KEY must be set in production "
@@ -253,15 +397,55 @@ if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
 VIEWER_LINK_ORIGINS = env_list("VIEWER_LINK_ORIGINS", [origin_of(VIEWER_API_BASE_URL)])
 CONTENT_SECURITY_POLICY = content_security_policy(form_action=VIEWER_LINK_ORIGINS)
 
+# --- Study imports (background tasks) --------------------------------------------------------
+
+# Imports are sent by Django's tasks framework (the django-tasks backport) with its database
+# backend: `manage.py db_worker` runs the queued tasks (script/server starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Rows of one import sent to the Viewer API at the same time (default 4).
+IMPORT_PARALLEL_ROWS = int(env_float("IMPORT_PARALLEL_ROWS", 4))
+# An import whose worker has not reported for this many seconds is taken over by another
+# worker (its own died): default 30.
+IMPORT_STALE_AFTER_SECONDS = env_float("IMPORT_STALE_AFTER_SECONDS", 30.0)
+# What one uploaded or pasted file may hold.
+IMPORT_MAX_ROWS = 5000
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+# A pasted block arrives as a form field: allow the import's limit plus room for the rest.
+DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+
 # --- Logging ---------------------------------------------------------------------------------
 
+# No log line carries a Study Instance UID, a name, an email or a description: every handler
+# runs `RedactIdentifiers`, which logs request paths as route templates and query strings as
+# their keys (viewer_admin/log_redaction.py). Django's own loggers ("django", incl.
+# django.request's "Not Found: /…", and the development server's request lines) are routed
+# through these handlers instead of Django's defaults. gunicorn's logs:
+# viewer_admin/gunicorn_conf.py.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "filters": {"redact": {"()": "viewer_admin.log_redaction.RedactIdentifiers"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # httpx logs every request URL at INFO; URLs can carry UIDs and names. Our service
         # module writes its own line per call instead.

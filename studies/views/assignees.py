@@ -29,7 +29,7 @@ def assignee_search(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     query_name = f"{prefix}-assignee_query" if prefix else "assignee_query"
     if "q" in data and query_name not in data:
-        data[query_name] = data["q"]
+        data[query_name] = data.get("q", "")
     if for_filter:
         form = AssigneePickerForm(data, auto_id=FILTER_AUTO_ID)
         picker = assignee_options(form, blanks=ANYONE_OR_UNASSIGNED)

@@ -19,6 +19,7 @@ from studies.forms import (
     study_form_initial,
     unbound_copy,
 )
+from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
 from studies.submissions import submission_create
 from studies.viewer_api import UserRef
@@ -65,12 +66,12 @@ def _render(
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def study_create(request: HttpRequest) -> HttpResponse:
+def study_create(request: AuthenticatedRequest) -> HttpResponse:
     """`/studies/new/`: the full form. GET accepts initial values in the query string
     (e.g. from the quick-create's "More options"); POST's `action` is "create" (the default),
     or "add_row" / "search_assignee" (the no-JavaScript row and assignee buttons)."""
     customers, customers_error = _customers()
-    options = {"customers": customers, "customers_error": customers_error}
+    options: dict[str, Any] = {"customers": customers, "customers_error": customers_error}
     if request.method == "GET":
         form = StudyCreateForm(initial=study_form_initial(request.GET), **options)
         return _render(request, form, MetadataFormSet())

@@ -28,6 +28,7 @@ from studies.forms import (
     metadata_formset_unbound,
     unbound_copy,
 )
+from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
 from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
 from studies.views.create import study_form_context
@@ -61,19 +62,19 @@ def _render_edit(
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def study_edit(request: HttpRequest, study_id: str) -> HttpResponse:
+def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/edit/`: severity, description, viewer status, assignee and metadata.
 
     GET shows the study as the API returns it. POST sends only what was changed (compared with
     what the form showed); its `action` is "save" (the default), or "add_row" /
     "search_assignee" (the no-JavaScript row and assignee buttons)."""
     if request.method == "GET":
-        study = fetch_study(study_id)
-        form = StudyEditForm.for_study(study)
-        rows = metadata_formset_initial(study.metadata)
+        shown = fetch_study(study_id)
+        form = StudyEditForm.for_study(shown)
+        rows = metadata_formset_initial(shown.metadata)
         metadata = MetadataFormSet(initial=rows)
         metadata.extra = 0 if rows else 1  # existing rows, or one blank row to start
-        return _render_edit(request, study_id, study, form, metadata)
+        return _render_edit(request, study_id, shown, form, metadata)
 
     study: Study | None = None
     unavailable: ViewerAPIError | None = None
@@ -127,7 +128,7 @@ def _not_saved(error: ViewerAPIError | None) -> Banner:
 
 @coordinator_required
 @require_POST
-def study_set_status(request: HttpRequest, study_id: str) -> HttpResponse:
+def study_set_status(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/status/`: the one-click "Mark complete" and "Reopen" of the detail page."""
     form = ViewerStatusForm(request.POST)
     if not form.is_valid():
@@ -152,7 +153,7 @@ def study_set_status(request: HttpRequest, study_id: str) -> HttpResponse:
 # --- Cancel / uncancel ---------------------------------------------------------------------------
 
 
-def _confirm(request: HttpRequest, study_id: str, *, cancel: bool) -> HttpResponse:
+def _confirm(request: AuthenticatedRequest, study_id: str, *, cancel: bool) -> HttpResponse:
     """GET: the confirmation page. POST: the call, then back to the detail page; an error from
     the API is shown on the confirmation page, in its own words."""
     study = fetch_study(study_id)
@@ -182,14 +183,14 @@ def _confirm(request: HttpRequest, study_id: str, *, cancel: bool) -> HttpRespon
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def study_cancel(request: HttpRequest, study_id: str) -> HttpResponse:
+def study_cancel(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/cancel/`: confirm, then cancel."""
     return _confirm(request, study_id, cancel=True)
 
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def study_uncancel(request: HttpRequest, study_id: str) -> HttpResponse:
+def study_uncancel(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/uncancel/`: confirm, then uncancel."""
     return _confirm(request, study_id, cancel=False)
 
@@ -200,7 +201,7 @@ def study_uncancel(request: HttpRequest, study_id: str) -> HttpResponse:
 @never_cache
 @coordinator_required
 @require_POST
-def study_open(request: HttpRequest, study_id: str) -> HttpResponse:
+def study_open(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/open/`: ask the API for a one-off Viewer link and redirect there. The
     detail page posts here into a new tab. The link is a credential: it is only ever in this
     response's Location header, which is never cached."""

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_POST
 
+from studies.http import AuthenticatedRequest
 from studies.models import Submission
 from studies.roles import coordinator_required
 from studies.submissions import (
@@ -34,7 +35,7 @@ class UnsentRow:
 
 @coordinator_required
 @require_GET
-def unsent_list(request: HttpRequest) -> HttpResponse:
+def unsent_list(request: AuthenticatedRequest) -> HttpResponse:
     """`/studies/unsent/`: the signed-in coordinator's unsent attempts, newest first."""
     rows = [
         UnsentRow(submission=submission, data=submission_data(submission))
@@ -45,7 +46,7 @@ def unsent_list(request: HttpRequest) -> HttpResponse:
 
 @coordinator_required
 @require_POST
-def unsent_retry(request: HttpRequest, submission_id: int) -> HttpResponse:
+def unsent_retry(request: AuthenticatedRequest, submission_id: int) -> HttpResponse:
     """`/studies/unsent/<id>/retry/`: send the attempt again, through the same code path and
     with the same token as the form, so it can never make a second study."""
     return after_retry(request, submission_retry(user=request.user, submission_id=submission_id))
@@ -53,7 +54,7 @@ def unsent_retry(request: HttpRequest, submission_id: int) -> HttpResponse:
 
 @coordinator_required
 @require_POST
-def unsent_discard(request: HttpRequest, submission_id: int) -> HttpResponse:
+def unsent_discard(request: AuthenticatedRequest, submission_id: int) -> HttpResponse:
     """`/studies/unsent/<id>/discard/`: give the attempt up (it stays recorded, as discarded)."""
     if submission_discard(user=request.user, submission_id=submission_id):
         messages.success(request, "The unsent study was discarded.")

@@ -35,6 +35,7 @@ from studies.forms import (
     study_form_url,
     unbound_copy,
 )
+from studies.http import AuthenticatedRequest
 from studies.roles import can_manage_studies
 from studies.submissions import submission_create
 from studies.viewer_api import ExpressCustomer, Study, UserRef, ViewerAPIError
@@ -138,7 +139,7 @@ def _respond(request: HttpRequest, template: str, context: dict[str, Any]) -> Te
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         return quick_create(request)
     context = worklist_context(request)
@@ -170,7 +171,7 @@ def _more_options_url(form: StudyBaseForm) -> str:
     return study_form_url({name: str(form[name].value() or "").strip() for name in carried})
 
 
-def _render_quick(request: HttpRequest, shown: OnForm[StudyBaseForm]) -> TemplateResponse:
+def _render_quick(request: AuthenticatedRequest, shown: OnForm[StudyBaseForm]) -> TemplateResponse:
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
     context = quick_create_context(shown)
     if request.htmx:
@@ -179,7 +180,7 @@ def _render_quick(request: HttpRequest, shown: OnForm[StudyBaseForm]) -> Templat
     return _respond(request, TEMPLATE, worklist_context(request) | context)
 
 
-def quick_create(request: HttpRequest) -> HttpResponse:
+def quick_create(request: AuthenticatedRequest) -> HttpResponse:
     if not can_manage_studies(request.user):
         raise PermissionDenied
     form = StudyBaseForm(request.POST, prefix=QUICK_PREFIX)

@@ -38,6 +38,7 @@ def test_arm_list_and_clear(sandbox_url: str) -> None:
         "path": "/v1/viewer/studies",
         "count": 1,
         "remaining": 1,
+        "applied": 0,
         "createdAt": fault["createdAt"],
         "status": 502,
     }
@@ -69,6 +70,9 @@ def test_arm_list_and_clear(sandbox_url: str) -> None:
         ({"fault": "status", "count": True}, "count"),
         ({"fault": "status", "method": "FETCH"}, "method"),
         ({"fault": "status", "path": "v1/viewer"}, "path"),
+        ({"fault": "status", "persistent": True}, "persistent"),
+        ({"fault": "latency", "persistent": "yes"}, "persistent"),
+        ({"fault": "latency", "persistent": True, "count": 5}, "count"),
     ],
 )
 def test_arming_is_validated(sandbox_url: str, body: dict[str, Any], field: str) -> None:
@@ -187,3 +191,32 @@ def test_faults_never_touch_the_control_paths(sandbox_url: str, sandbox_faults: 
     assert httpx.get(f"{sandbox_url}/v1/express", headers=KEY).status_code == 500
     assert httpx.get(f"{sandbox_url}/v1/express", headers=KEY).status_code == 502
     assert httpx.get(f"{sandbox_url}/v1/express", headers=KEY).status_code == 200
+
+
+def test_persistent_latency_delays_every_call_and_counts_them(
+    sandbox_url: str, sandbox_faults: Any
+) -> None:
+    fault = sandbox_faults.arm("latency", seconds=0.2, persistent=True)
+    assert (fault["persistent"], fault["count"], fault["remaining"]) == (True, None, None)
+    sandbox_faults.arm("status", status=503)  # a one-off fault still applies, after the wait
+    studies = f"{sandbox_url}/v1/viewer/studies"
+    timings: list[float] = []
+    statuses: list[int] = []
+    for _ in range(3):
+        started = time.monotonic()
+        statuses.append(httpx.get(studies, headers=KEY).status_code)
+        timings.append(time.monotonic() - started)
+    assert statuses == [503, 200, 200]
+    assert min(timings) >= 0.2
+    httpx.get(f"{sandbox_url}/_sandbox/faults", headers=KEY)  # control paths: not delayed
+    [still] = sandbox_faults.armed()
+    assert (still["id"], still["applied"]) == (fault["id"], 3)
+
+
+def test_a_persistent_latency_of_zero_only_counts(sandbox_url: str, sandbox_faults: Any) -> None:
+    sandbox_faults.arm("latency", seconds=0, persistent=True, path="/v1/viewer/users")
+    for path in ("/v1/viewer/users", "/v1/viewer/users", "/v1/express"):
+        assert httpx.get(f"{sandbox_url}{path}", headers=KEY).status_code == 200
+    assert sandbox_faults.armed()[0]["applied"] == 2
+    sandbox_faults.clear()
+    assert sandbox_faults.armed() == []

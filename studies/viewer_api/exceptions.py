@@ -1,0 +1,136 @@
+"""The one exception hierarchy (§1.7). Every message is written for a coordinator.
+
+For an error answer, `code` is the API's error code and `body` the parsed JSON (or raw text)
+of the answer; both may hold patient data, so they are for code, never for logs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypedDict, Unpack
+
+from studies.viewer_api.responses import Study
+
+
+class ErrorContext(TypedDict, total=False):
+    """What an error answer carried, passed through by every subclass."""
+
+    status_code: int | None
+    code: str | None
+    body: Any
+
+
+class ViewerAPIError(Exception):
+    """Base of every failure; `message` is written for a coordinator."""
+
+    default_message = "The Viewer API could not complete the request."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        body: Any = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.status_code = status_code
+        self.code = code
+        self.body = body
+        super().__init__(self.message)
+
+
+class InvalidRequest(ViewerAPIError):
+    """The API rejected the input (400/422). `field_errors` uses our snake_case field names."""
+
+    default_message = "The Viewer API did not accept some of the values."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field_errors: dict[str, list[str]] | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
+        self.field_errors = field_errors or {}
+
+
+class NotFound(ViewerAPIError):
+    default_message = "The Viewer API does not know this study."
+
+
+class Conflict(ViewerAPIError):
+    """409. For a duplicate Study Instance UID, `existing` is the study that has it."""
+
+    default_message = "The Viewer API refused the change because it conflicts with current data."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        existing: Study | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
+        self.existing = existing
+
+
+class AuthError(ViewerAPIError):
+    """401/403, or the app is not configured with a base URL and key."""
+
+    default_message = (
+        "The Viewer API refused Viewer Admin's credentials. Ask an administrator to check the "
+        "API key configuration."
+    )
+
+
+class RateLimited(ViewerAPIError):
+    """429. `retry_after` is the wait in seconds the API asked for, when it said."""
+
+    default_message = "The Viewer API is busy (too many requests). Try again in a moment."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float | None = None,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        if message is None and retry_after is not None and retry_after > 0:
+            seconds = math.ceil(retry_after)
+            message = (
+                "The Viewer API is busy (too many requests). Try again in "
+                f"{seconds} second{'s' if seconds != 1 else ''}."
+            )
+        super().__init__(message, **context)
+        self.retry_after = retry_after
+
+
+class Unavailable(ViewerAPIError):
+    """No usable answer: timeout, connection error or a 5xx."""
+
+    default_message = (
+        "The Viewer API is not responding right now. Nothing you entered is lost; try again "
+        "in a minute."
+    )
+
+
+class BadResponse(ViewerAPIError):
+    """A 2xx answer that is not JSON or not the expected shape."""
+
+    default_message = (
+        "The Viewer API sent an answer Viewer Admin could not read. Try again; if it keeps "
+        "happening, tell an administrator."
+    )
+
+
+class OutcomeUnknown(Unavailable):
+    """Internal: an outcome that leaves a create in doubt (the request may have reached the
+    API). Callers see an `Unavailable`; `study_create` looks the UID up first."""
+
+    def __init__(self, *, in_flight: bool = False, **context: Unpack[ErrorContext]) -> None:
+        super().__init__(**context)
+        # No answer came (timeout, dropped connection) or a gateway gave up waiting (502,
+        # 504): the API may still be carrying the request out.
+        self.in_flight = in_flight

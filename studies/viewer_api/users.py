@@ -1,0 +1,71 @@
+"""Users (§7): list, read, and the assignee type-ahead's search (cached briefly)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import TypeAdapter
+
+from studies.viewer_api.cache import cached
+from studies.viewer_api.client import get_client
+from studies.viewer_api.pagination import fetch_page
+from studies.viewer_api.params import UserFilters
+from studies.viewer_api.parsing import parse
+from studies.viewer_api.responses import Page, User
+
+_USER: Final = TypeAdapter(User)
+_USERS: Final = TypeAdapter(list[User])
+
+
+def user_list(*, filters: UserFilters | None = None, cursor: str | None = None) -> Page[User]:
+    return fetch_page(
+        "/v1/viewer/users", "users", Page[User], filters=filters or UserFilters(), cursor=cursor
+    )
+
+
+def user_get(*, user_id: str) -> User:
+    body = get_client().request(
+        "GET",
+        "/v1/viewer/users/{userId}",
+        path_params={"userId": user_id},
+        not_found="The Viewer API has no such user. Choose another assignee.",
+    )
+    return parse(User, body)
+
+
+def user_get_cached(*, user_id: str) -> User:
+    """`user_get`, cached briefly: for showing the chosen assignee again."""
+    return cached(f"users:get:{user_id}", lambda: user_get(user_id=user_id), _USER)
+
+
+def user_search(*, query: str, limit: int = 10) -> list[User]:
+    """Users matching a name or an email, for the assignee type-ahead; cached briefly.
+
+    The API filters by first-name and last-name substrings and by exact email (§7.3), so a
+    query becomes at most two small filtered calls, never a walk over every user.
+    """
+    text = " ".join(query.split())
+    if not text:
+        return []
+    return cached(
+        f"users:search:{limit}:{text.lower()}", lambda: _search_users(text, limit), _USERS
+    )
+
+
+def _search_users(text: str, limit: int) -> list[User]:
+    if "@" in text:
+        attempts = [UserFilters(email=text, limit=limit)]
+    elif " " in text:
+        first, _, last = text.rpartition(" ")
+        attempts = [UserFilters(first_name=first.split(" ")[0], last_name=last, limit=limit)]
+    else:
+        attempts = [
+            UserFilters(last_name=text, limit=limit),
+            UserFilters(first_name=text, limit=limit),
+        ]
+    found: dict[str, User] = {}
+    for filters in attempts:
+        for user in user_list(filters=filters).items:
+            found.setdefault(user.user_id, user)
+    users = sorted(found.values(), key=lambda u: (u.last_name.lower(), u.first_name.lower()))
+    return users[:limit]

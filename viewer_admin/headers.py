@@ -1,0 +1,21 @@
+"""Response headers the project adds on top of Django's SecurityMiddleware (which sends
+Referrer-Policy and Cross-Origin-Opener-Policy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+
+class SecurityHeadersMiddleware:
+    """Send `Permissions-Policy` (settings.PERMISSIONS_POLICY) on every response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
