@@ -51,22 +51,6 @@ def _finish(entry: AuditEntry, outcome: AuditEntry.Outcome, message: str) -> Non
     entry.save()
 
 
-# How recorded field names read (the request models' names, snake_case).
-FIELD_LABELS = {
-    "severity": "Severity",
-    "study_description": "Study description",
-    "study_instance_uid": "Study Instance UID",
-    "study_viewer_status": "Viewer status",
-    "assigned_to": "Assignee",
-    "express_customer_id": "Express customer",
-    "metadata": "Metadata",
-}
-
-
-def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
-
-
 def study_history(*, study_id: str) -> list[AuditEntry]:
     """The audit entries of one study, newest first, with their users."""
     return list(AuditEntry.objects.filter(study_id=study_id).select_related("user")[:100])

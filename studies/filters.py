@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final, cast
 
 from django import forms
 from django.http import QueryDict
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
+from studies.forms import VERBATIM, is_customer_id, is_user_id
 from studies.viewer_api import (
-    CUSTOMER_ID_PATTERN,
     NO_CUSTOMER,
     UNASSIGNED,
-    USER_ID_PATTERN,
     ExpressCustomer,
     Severity,
     StudyFilters,
@@ -28,6 +28,9 @@ from studies.viewer_api import (
 )
 
 PAGE_SIZE: Final = 50
+# The filter bar's ids (its assignee type-ahead's too): they differ from the quick-create
+# form's, which shares some field names.
+FILTER_AUTO_ID: Final = "filter_%s"
 DESCRIPTION_MAX_LENGTH: Final = 200
 
 # Query-string values of the "cancelled" filter. Active only is the default.
@@ -35,10 +38,13 @@ ACTIVE: Final = "active"
 CANCELLED: Final = "cancelled"
 ALL: Final = "all"
 
-_USER_ID = re.compile(USER_ID_PATTERN)
-_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
 # The API's cursors are Base64 (§5); accept the URL-safe alphabet too, and nothing else.
 _CURSOR = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
+# The "cancelled" filter in words: its label, the value that turns it off, and how that reads.
+_CANCELLED_SUMMARY: Final = {
+    ACTIVE: ("Active studies only", ALL, "include cancelled"),
+    CANCELLED: ("Cancelled studies only", None, "show active"),
+}
 _OFF = {"invalid_choice": "%(value)s is not one of the choices; this filter is off."}
 
 
@@ -49,17 +55,13 @@ def worklist_url(query: str = "") -> str:
 
 @dataclass(frozen=True)
 class ActiveFilter:
-    """One filter that is on, in words, with the query string that turns it off."""
+    """One filter that is on, in words, with the worklist's URL without it (`action` says
+    what following that URL does)."""
 
     name: str
     label: str
-    without: str
+    url: str
     action: str = "remove"
-
-    @property
-    def url(self) -> str:
-        """The worklist without this filter."""
-        return worklist_url(self.without)
 
 
 class WorklistFilterForm(forms.Form):
@@ -93,7 +95,16 @@ class WorklistFilterForm(forms.Form):
         label="Description contains",
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+        # Typing filters as you go (htmx, debounced); the form's own hx-* attributes say where.
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                **VERBATIM,
+                "placeholder": "e.g. CT Head",
+                "hx-get": reverse_lazy("home"),
+                "hx-trigger": "input changed delay:300ms, search",
+            }
+        ),
     )
 
     # Everything in the query string that is a filter (the cursor is not: it is a position).
@@ -104,14 +115,13 @@ class WorklistFilterForm(forms.Form):
         data: QueryDict,
         *,
         customers: Sequence[ExpressCustomer] = (),
-        assignee_label: str | None = None,
     ) -> None:
         if data.get("cancelled") == ACTIVE:
             data = data.copy()
             data["cancelled"] = ""
-        # Ids differ from the quick-create form's, which shares some field names.
-        super().__init__(data, auto_id="filter_%s")
-        self.assignee_label = assignee_label
+        super().__init__(data, auto_id=FILTER_AUTO_ID, label_suffix="")
+        # The chosen assignee's name, for the summary, once the view knows it.
+        self.assignee_label: str | None = None
         self._customer_names = {c.express_customer_id: c.express_customer_name for c in customers}
         choices = [("", "Any customer"), (NO_CUSTOMER, "No customer")]
         choices += [
@@ -122,14 +132,14 @@ class WorklistFilterForm(forms.Form):
             for c in sorted(customers, key=lambda c: c.express_customer_name.lower())
         ]
         chosen = data.get("customer", "")
-        if _CUSTOMER_ID.fullmatch(chosen) and chosen not in self._customer_names:
+        if is_customer_id(chosen) and chosen not in self._customer_names:
             # The customer list could not be loaded, or is older than the link: keep the filter.
             choices.append((chosen, chosen))
         cast(forms.ChoiceField, self.fields["customer"]).choices = choices
 
     def clean_assigned_to(self) -> str:
         value: str = self.cleaned_data["assigned_to"].strip()
-        if value and value != UNASSIGNED and not _USER_ID.fullmatch(value):
+        if value and value != UNASSIGNED and not is_user_id(value):
             raise forms.ValidationError("This is not a Viewer user; showing every assignee.")
         return value
 
@@ -173,63 +183,73 @@ class WorklistFilterForm(forms.Form):
                 params.pop(name, None)
         return params.urlencode()
 
+    # The quick filters ("chips") and the page links.
+
+    @property
+    def stat_on(self) -> bool:
+        return self.value("severity") == Severity.STAT.value
+
+    @property
+    def stat_url(self) -> str:
+        """The worklist with the STAT chip toggled."""
+        return worklist_url(self.query(severity=None if self.stat_on else Severity.STAT.value))
+
+    @property
+    def unassigned_on(self) -> bool:
+        return self.value("assigned_to") == UNASSIGNED
+
+    @property
+    def unassigned_url(self) -> str:
+        """The worklist with the Unassigned chip toggled."""
+        return worklist_url(self.query(assigned_to=None if self.unassigned_on else UNASSIGNED))
+
+    @property
+    def first_page_url(self) -> str:
+        return worklist_url(self.query())
+
+    def page_url(self, cursor: str) -> str:
+        """The page at `cursor`, with these filters."""
+        return worklist_url(self.query(cursor=cursor))
+
+    @cached_property
     def active_filters(self) -> list[ActiveFilter]:
-        """The filters that are on, in words, for the summary and the empty state."""
+        """The filters that are on, in words, for the summary and the empty state (read after
+        `assignee_label` is set)."""
         active: list[ActiveFilter] = []
+
+        def off(**changes: str | None) -> str:
+            return worklist_url(self.query(**changes))
+
         severity = self.value("severity")
         if severity:
             active.append(
-                ActiveFilter(
-                    "severity", f"Severity {Severity(severity).label}", self.query(severity=None)
-                )
+                ActiveFilter("severity", f"Severity {Severity(severity).label}", off(severity=None))
             )
         status = self.value("status")
         if status:
             active.append(
                 ActiveFilter(
-                    "status", f"Viewer status {ViewerStatus(status).label}", self.query(status=None)
+                    "status", f"Viewer status {ViewerStatus(status).label}", off(status=None)
                 )
             )
-        cancelled = self.cancelled_value
-        if cancelled == ACTIVE:
-            active.append(
-                ActiveFilter(
-                    "cancelled",
-                    "Active studies only",
-                    self.query(cancelled=ALL),
-                    action="include cancelled",
-                )
-            )
-        elif cancelled == CANCELLED:
-            active.append(
-                ActiveFilter(
-                    "cancelled",
-                    "Cancelled studies only",
-                    self.query(cancelled=None),
-                    action="show active",
-                )
-            )
+        if self.cancelled_value in _CANCELLED_SUMMARY:
+            label, other, action = _CANCELLED_SUMMARY[self.cancelled_value]
+            active.append(ActiveFilter("cancelled", label, off(cancelled=other), action=action))
         assignee = self.value("assigned_to")
         if assignee == UNASSIGNED:
-            active.append(ActiveFilter("assigned_to", "Unassigned", self.query(assigned_to=None)))
+            active.append(ActiveFilter("assigned_to", "Unassigned", off(assigned_to=None)))
         elif assignee:
             name = self.assignee_label or assignee
-            active.append(
-                ActiveFilter("assigned_to", f"Assigned to {name}", self.query(assigned_to=None))
-            )
+            active.append(ActiveFilter("assigned_to", f"Assigned to {name}", off(assigned_to=None)))
         customer = self.value("customer")
         if customer == NO_CUSTOMER:
-            active.append(
-                ActiveFilter("customer", "No Express customer", self.query(customer=None))
-            )
+            active.append(ActiveFilter("customer", "No Express customer", off(customer=None)))
         elif customer:
             name = self._customer_names.get(customer, customer)
-            active.append(ActiveFilter("customer", f"Customer {name}", self.query(customer=None)))
+            active.append(ActiveFilter("customer", f"Customer {name}", off(customer=None)))
         q = self.value("q")
         if q:
-            active.append(
-                ActiveFilter("q", f"Description contains \u201c{q}\u201d", self.query(q=None))
-            )
+            active.append(ActiveFilter("q", f"Description contains \u201c{q}\u201d", off(q=None)))
         return active
 
 

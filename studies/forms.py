@@ -20,8 +20,9 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from django import forms
 from django.core import signing
@@ -34,6 +35,7 @@ from django.forms.formsets import (
     ManagementForm,
 )
 from django.http import QueryDict
+from django.urls import reverse
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
@@ -43,6 +45,7 @@ from studies.viewer_api import (
     METADATA_KEY_MAX_LENGTH,
     METADATA_MAX_PAIRS,
     METADATA_VALUE_MAX_LENGTH,
+    UNASSIGNED,
     ExpressCustomer,
     InvalidRequest,
     Severity,
@@ -57,12 +60,15 @@ from studies.viewer_api import (
     metadata_problems,
 )
 
+FormT = TypeVar("FormT", bound=forms.Form)
+
 SEVERITY_CHOICES = [(severity.value, severity.label) for severity in Severity]
 VIEWER_STATUS_CHOICES = [(status.value, status.label) for status in ViewerStatus]
 ASSIGNEE_SEARCH_LIMIT = 10
+EXPIRED = "This form had expired. Check the values and submit it again."
+# The widget attributes of a box whose text is a code or a search, not prose.
+VERBATIM = {"autocomplete": "off", "spellcheck": "false"}
 ASSIGNEE_QUERY_MAX_LENGTH = 200
-_USER_ID = TypeAdapter(viewer_api.UserId)
-_CUSTOMER_ID = TypeAdapter(viewer_api.CustomerId)
 
 
 def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
@@ -79,12 +85,23 @@ def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], 
 validate_dicom_uid = _problem_validator(dicom_uid_problem)
 
 
-def _matches(adapter: TypeAdapter[str], value: str) -> bool:
-    try:
-        adapter.validate_python(value)
-    except PydanticValidationError:
-        return False
-    return True
+def _id_check(id_type: Any) -> Callable[[str], bool]:
+    """Whether a value is an ID of the service module's type `id_type` (StudyId, ...)."""
+    adapter: TypeAdapter[str] = TypeAdapter(id_type)
+
+    def check(value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except PydanticValidationError:
+            return False
+        return True
+
+    return check
+
+
+is_study_id = _id_check(viewer_api.StudyId)
+is_user_id = _id_check(viewer_api.UserId)
+is_customer_id = _id_check(viewer_api.CustomerId)
 
 
 # --- Field factories: one definition per field, shared by create, quick-create and edit ------
@@ -129,23 +146,18 @@ def study_instance_uid_field() -> forms.CharField:
         validators=[validate_dicom_uid],
         error_messages={"required": dicom_uid_problem("") or ""},
         help_text="Digits separated by dots, at most 64 characters.",
-        widget=forms.TextInput(
-            attrs={
-                "class": "mono",
-                "inputmode": "decimal",
-                "autocomplete": "off",
-                "spellcheck": "false",
-            }
-        ),
+        widget=forms.TextInput(attrs={"class": "mono", "inputmode": "decimal", **VERBATIM}),
     )
 
 
 class _Form(forms.Form):
-    """Labels exactly as written (no trailing colon)."""
+    """Labels exactly as written (no trailing colon). `copy_kwargs` are the keyword arguments
+    (besides data, initial and prefix) that `unbound_copy` passes on to a copy."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.copy_kwargs: dict[str, Any] = {}
 
 
 # --- Assignee picker -------------------------------------------------------------------------
@@ -178,7 +190,7 @@ class AssigneePickerForm(_Form):
         value: str = self.cleaned_data.get("assigned_to", "")
         if not value:
             return None
-        if not _matches(_USER_ID, value):
+        if not is_user_id(value):
             raise ValidationError("Choose the assignee from the search results.", code="invalid")
         return value
 
@@ -202,25 +214,49 @@ class AssigneeChoice:
 
 
 @dataclass(frozen=True)
+class AssigneeBlank:
+    """A radio button of the picker that is not a user: "Nobody", or the worklist filter's
+    "Anyone" and "Unassigned"."""
+
+    value: str
+    name: str
+    detail: str = ""
+    checked: bool = False
+
+
+# The study forms' one choice besides a user; the worklist filter's two.
+NOBODY = (AssigneeBlank("", "Nobody", "unassigned"),)
+ANYONE_OR_UNASSIGNED = (AssigneeBlank("", "Anyone"), AssigneeBlank(UNASSIGNED, "Unassigned"))
+
+
+@dataclass(frozen=True)
 class AssigneeOptions:
-    """What the picker shows: the chosen user first, then the matches of the search."""
+    """What the picker shows: its blank choices, the chosen user, then the matches of the
+    search."""
 
     query: str
     selected: AssigneeChoice | None
     matches: list[AssigneeChoice] = field(default_factory=list)
     searched: bool = False
     error: str = ""
+    blanks: tuple[AssigneeBlank, ...] = NOBODY
 
 
 def assignee_options(
-    form: AssigneePickerForm, *, current: UserRef | None = None
+    form: AssigneePickerForm,
+    *,
+    current: UserRef | None = None,
+    blanks: tuple[AssigneeBlank, ...] = NOBODY,
 ) -> AssigneeOptions:
     """Search the API's users for the form's query (at most ten, cached briefly) and describe
     the chosen user. `current` is the assignee already known (e.g. a study's), which saves a
-    look-up. Failures become a message in the picker, never an exception."""
+    look-up; `blanks` are the choices that are not a user (when no user is chosen, the one
+    with the form's value, else the empty one, is checked). Failures become a message in the
+    picker, never an exception."""
     query = " ".join(str(form["assignee_query"].value() or "").split())
     selected_id = str(form["assigned_to"].value() or "").strip()
-    if selected_id and not _matches(_USER_ID, selected_id):
+    blank_value = selected_id if selected_id in {blank.value for blank in blanks} else ""
+    if selected_id and not is_user_id(selected_id):
         selected_id = ""
     error = ""
     matches: list[AssigneeChoice] = []
@@ -248,7 +284,16 @@ def assignee_options(
                 selected = AssigneeChoice(selected_id, selected_id, "")
     others = [choice for choice in matches if selected is None or choice.user_id != selected_id]
     return AssigneeOptions(
-        query=query, selected=selected, matches=others, searched=bool(query), error=error
+        query=query,
+        selected=selected,
+        matches=others,
+        searched=bool(query),
+        error=error,
+        # A chosen user leaves every blank unchecked.
+        blanks=tuple(
+            replace(blank, checked=selected is None and blank.value == blank_value)
+            for blank in blanks
+        ),
     )
 
 
@@ -256,8 +301,32 @@ def assignee_options(
 
 
 class StudyFieldsForm(AssigneePickerForm):
-    """Base of the forms whose fields are a study's (create and edit): puts what the request
-    model or the API refuses back at the fields it concerns."""
+    """Base of the forms whose fields are a study's (create and edit): refuses an expired form
+    with `expired_message`, and puts what the request model (`api_request()`) or the API
+    refuses back at the fields it concerns."""
+
+    expired_message = EXPIRED
+
+    def expired(self) -> bool:
+        """Whether the form's hidden state (token, snapshot) was missing or forged."""
+        return False
+
+    def api_request(self) -> StudyCreate | StudyUpdate:
+        """The request model for the cleaned values (call after `is_valid()`)."""
+        raise NotImplementedError
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.expired():
+            raise ValidationError(self.expired_message, code="expired")
+        if not self.errors:
+            # The request model is the final word on every rule: anything it refuses lands
+            # at the field it concerns.
+            try:
+                self.api_request()
+            except PydanticValidationError as exc:
+                self.add_model_errors(exc)
+        return cleaned
 
     def add_model_errors(self, error: PydanticValidationError) -> None:
         """The request model's messages, at our fields (snake_case names) or at the top."""
@@ -326,20 +395,11 @@ class StudyBaseForm(StudyFieldsForm):
             self.data = data
             self.token_replaced = True
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.token_replaced:
-            raise ValidationError(
-                "This form had expired. Check the values and submit it again.", code="token"
-            )
-        if not self.errors:
-            # The request model is the final word on every rule: anything it refuses lands
-            # at the field it concerns.
-            try:
-                self.study_create_data()
-            except PydanticValidationError as exc:
-                self.add_model_errors(exc)
-        return cleaned
+    def expired(self) -> bool:
+        return self.token_replaced
+
+    def api_request(self) -> StudyCreate:
+        return self.study_create_data()
 
     def study_create_data(self, *, metadata: Mapping[str, str] | None = None) -> StudyCreate:
         """The API request for the cleaned values (call after `is_valid()`)."""
@@ -367,6 +427,7 @@ class StudyCreateForm(StudyBaseForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.copy_kwargs = {"customers": list(customers), "customers_error": customers_error}
         choices = [("", "No customer")] + [
             (customer.express_customer_id, customer.express_customer_name) for customer in customers
         ]
@@ -374,7 +435,7 @@ class StudyCreateForm(StudyBaseForm):
         name = "express_customer_id"
         raw = self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
         chosen = str(raw or "")
-        if customers_error and chosen and _matches(_CUSTOMER_ID, chosen):
+        if customers_error and chosen and is_customer_id(chosen):
             # The list could not be loaded: keep what was chosen rather than lose it.
             choices.append((chosen, chosen))
         customer_field = cast(forms.ChoiceField, self.fields["express_customer_id"])
@@ -451,6 +512,7 @@ class StudyEditForm(StudyFieldsForm):
 
     def __init__(self, *args: Any, study: Study | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.copy_kwargs = {"study": study}
         raw = self.data.get(self.add_prefix("original")) if self.is_bound else None
         self.snapshot = _load_snapshot(raw if self.is_bound else self.initial.get("original"))
         self.snapshot_replaced = False
@@ -480,18 +542,13 @@ class StudyEditForm(StudyFieldsForm):
         }
         return cls(initial=initial, **kwargs)
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if self.snapshot is None or self.snapshot_replaced:
-            raise ValidationError(
-                "This form had expired. Check the values and save again.", code="expired"
-            )
-        if not self.errors:
-            try:
-                self.study_update()
-            except PydanticValidationError as exc:
-                self.add_model_errors(exc)
-        return cleaned
+    expired_message = "This form had expired. Check the values and save again."
+
+    def expired(self) -> bool:
+        return self.snapshot is None or self.snapshot_replaced
+
+    def api_request(self) -> StudyUpdate:
+        return self.study_update()
 
     def study_update(self, *, metadata: Mapping[str, str] | None = None) -> StudyUpdate:
         """The changes to send (call after `is_valid()`): the fields whose submitted value
@@ -514,59 +571,56 @@ class ViewerStatusForm(forms.Form):
     study_viewer_status = viewer_status_field()
 
 
+# The values the full form accepts in its query string: its fields (the metadata is a formset).
+STUDY_FORM_QUERY = tuple(StudyCreateForm.field_order)
+
+
 def study_form_initial(query: Mapping[str, str]) -> dict[str, Any]:
     """Initial values from a query string (e.g. "More options" on the quick-create form)."""
-    names = (
-        "token",
-        "severity",
-        "study_description",
-        "study_instance_uid",
-        "assignee_query",
-        "assigned_to",
-        "express_customer_id",
-    )
-    initial: dict[str, Any] = {name: query[name] for name in names if query.get(name)}
+    initial: dict[str, Any] = {name: query[name] for name in STUDY_FORM_QUERY if query.get(name)}
     if not _is_uuid(initial.get("token")):
         initial.pop("token", None)
     return initial
 
 
-def unbound_copy(form: forms.Form, *, fresh_token: bool = False, **kwargs: Any) -> Any:
+def study_form_url(values: Mapping[str, str]) -> str:
+    """The full form's address, pre-filled with the non-empty `values` (read back by
+    `study_form_initial`)."""
+    query = urlencode({name: value for name, value in values.items() if value})
+    return reverse("study_create") + (f"?{query}" if query else "")
+
+
+def unbound_copy(form: FormT, *, fresh_token: bool = False) -> FormT:
     """The same form, unbound, showing what was typed: for re-rendering after "Search" or
     "Add row", which are not submissions and must not show validation errors. With
     `fresh_token` the copy gets a new submission token."""
     initial = {name: form[name].value() for name in form.fields}
     if fresh_token:
         initial.pop("token", None)
-    return type(form)(initial=initial, prefix=form.prefix, **kwargs)
+    return type(form)(initial=initial, prefix=form.prefix, **getattr(form, "copy_kwargs", {}))
 
 
 # --- Metadata rows ---------------------------------------------------------------------------
 
 
+def _metadata_field(label: str, max_length: int) -> forms.CharField:
+    noun = label.lower()
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        error_messages={
+            "max_length": (
+                f"A {noun} has at most %(limit_value)d characters (this one has %(show_value)d)."
+            )
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
 class MetadataForm(_Form):
-    key = forms.CharField(
-        label="Key",
-        required=False,
-        max_length=METADATA_KEY_MAX_LENGTH,
-        error_messages={
-            "max_length": (
-                "A key has at most %(limit_value)d characters (this one has %(show_value)d)."
-            )
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    value = forms.CharField(
-        label="Value",
-        required=False,
-        max_length=METADATA_VALUE_MAX_LENGTH,
-        error_messages={
-            "max_length": (
-                "A value has at most %(limit_value)d characters (this one has %(show_value)d)."
-            )
-        },
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    key = _metadata_field("Key", METADATA_KEY_MAX_LENGTH)
+    value = _metadata_field("Value", METADATA_VALUE_MAX_LENGTH)
 
 
 class BaseMetadataFormSet(forms.BaseFormSet):  # type: ignore[type-arg]  # generic only in the stubs
@@ -575,6 +629,7 @@ class BaseMetadataFormSet(forms.BaseFormSet):  # type: ignore[type-arg]  # gener
     more than that many forms."""
 
     default_prefix = "metadata"
+    label = "Metadata"
     default_error_messages = {
         "too_many_forms": (
             "At most %(num)d metadata pairs are allowed. Remove rows until there are "
@@ -704,6 +759,36 @@ def metadata_formset_unbound(
     if rows and not add_row:
         rebuilt.extra = 0
     return rebuilt
+
+
+# --- Field names as they read ----------------------------------------------------------------
+
+
+def _label(form: type[forms.Form], name: str) -> str:
+    return str(form.base_fields[name].label)
+
+
+# The request models' field names (the audit trail records them) with the forms' labels, in the
+# forms' order.
+FIELD_LABELS = {
+    "severity": _label(StudyBaseForm, "severity"),
+    "study_description": _label(StudyBaseForm, "study_description"),
+    "study_instance_uid": _label(StudyBaseForm, "study_instance_uid"),
+    "study_viewer_status": _label(StudyEditForm, "study_viewer_status"),
+    "assigned_to": _label(AssigneePickerForm, "assignee_query"),
+    "express_customer_id": _label(StudyCreateForm, "express_customer_id"),
+    "metadata": BaseMetadataFormSet.label,
+}
+
+
+def field_labels(names: Iterable[str]) -> str:
+    """Field names as a coordinator reads them, in the forms' order, e.g. "Severity,
+    Metadata"; a name no form has reads as itself, spaced."""
+    order = list(FIELD_LABELS)
+    ordered = sorted(names, key=lambda name: order.index(name) if name in order else len(order))
+    return ", ".join(
+        FIELD_LABELS.get(name, name.replace("_", " ").capitalize()) for name in ordered
+    )
 
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.models import User
@@ -43,7 +43,7 @@ STALE_PENDING_AFTER = timedelta(minutes=2)
 _UNEXPECTED = "Viewer Admin hit an unexpected error while sending the study; it was not created."
 
 
-# --- Outcomes: what the caller turns into a redirect, field errors or a banner ---------------
+# --- Outcomes: facts for the caller; `studies.views.outcomes` puts them into words ----------
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,10 @@ class Created:
 
 @dataclass(frozen=True)
 class AlreadyCreated:
-    """This token was submitted before and created this study: go there."""
+    """This token was submitted before and created the study `study_id`."""
 
     submission: Submission
     study_id: str
-    message: str = "This form had already been sent; here is the study it created."
 
 
 @dataclass(frozen=True)
@@ -72,35 +71,21 @@ class InProgress:
     """Another request is still sending this token (and took longer than we waited)."""
 
     submission: Submission
-    message: str = (
-        "This form is still being sent from an earlier click. Check the worklist in a moment "
-        "before sending it again."
-    )
 
 
 @dataclass(frozen=True)
 class Expired:
-    """The token cannot be used (it belongs to another user's attempt): show the form again
-    with a fresh token."""
-
-    message: str = "This form had expired. Check the values and submit it again."
+    """The token cannot be used: it belongs to another user's attempt."""
 
 
 @dataclass(frozen=True)
 class Rejected:
-    """The API refused the request: a value (`field_errors` says which, when it says), or a
-    conflict other than a duplicate UID (e.g. a deactivated Express customer)."""
+    """The API refused the request: a value (`InvalidRequest.field_errors` says which, when
+    it says), or a conflict other than a duplicate UID (e.g. a deactivated Express
+    customer)."""
 
     submission: Submission
     error: InvalidRequest | Conflict
-
-    @property
-    def message(self) -> str:
-        return self.error.message
-
-    @property
-    def field_errors(self) -> dict[str, list[str]]:
-        return self.error.field_errors if isinstance(self.error, InvalidRequest) else {}
 
 
 @dataclass(frozen=True)
@@ -108,8 +93,8 @@ class Duplicate:
     """A study with this Study Instance UID exists already: `existing`."""
 
     submission: Submission
+    error: Conflict
     existing: Study
-    message: str = "A study with this Study Instance UID already exists."
 
 
 @dataclass(frozen=True)
@@ -118,11 +103,6 @@ class Unsent:
 
     submission: Submission
     error: ViewerAPIError
-    kind: str = field(default="unavailable")
-
-    @property
-    def message(self) -> str:
-        return self.error.message
 
 
 Outcome = Created | AlreadyCreated | InProgress | Expired | Rejected | Duplicate | Unsent
@@ -263,10 +243,10 @@ def _call_api(submission: Submission, *, user: User, data: StudyCreate) -> Outco
         _finish(submission, Status.REJECTED, exc.message)
         if exc.existing is None:
             return Rejected(submission=submission, error=exc)
-        return Duplicate(submission=submission, existing=exc.existing, message=exc.message)
+        return Duplicate(submission=submission, error=exc, existing=exc.existing)
     except ViewerAPIError as exc:
         _finish(submission, Status.UNSENT, exc.message)
-        return Unsent(submission=submission, error=exc, kind=_kind(exc))
+        return Unsent(submission=submission, error=exc)
     _finish(submission, Status.CREATED, "", study_id=study.study_id)
     return Created(submission=submission, study=study)
 
@@ -285,11 +265,3 @@ def _describe(error: InvalidRequest) -> str:
         for message in messages
     ]
     return " ".join([error.message, *details])
-
-
-def _kind(error: ViewerAPIError) -> str:
-    if isinstance(error, viewer_api.RateLimited):
-        return "rate_limited"
-    if isinstance(error, viewer_api.AuthError):
-        return "misconfigured"
-    return "unavailable"

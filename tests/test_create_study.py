@@ -102,7 +102,6 @@ def test_the_nav_offers_new_study_to_coordinators_only(
     [
         ("get", "/studies/new/"),
         ("post", "/studies/new/"),
-        ("get", "/studies/assignees/?q=smith"),
     ],
 )
 def test_observers_get_403(observer_client: Client, method: str, path: str) -> None:

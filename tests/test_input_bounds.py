@@ -74,7 +74,7 @@ def test_worklist_assignee_filter_type_ahead(
     coordinator_client: Any, sandbox_calls: SandboxCalls
 ) -> None:
     response = coordinator_client.get(
-        "/", {"assignee_query": HUGE}, HTTP_HX_TARGET="filter_assignee_matches", **HTMX
+        "/studies/assignees/", {"for": "filter", "assignee_query": HUGE}, **HTMX
     )
     assert SEARCH_MESSAGE in html(response)
     assert sandbox_calls.calls == []

@@ -142,8 +142,10 @@ def drive_every_page(server: ScriptServer, ids: tuple[str, str, str]) -> Browser
         },
     )
     assert DESCRIPTION in filtered.text
-    htmx = {"HX-Request": "true", "HX-Target": "filter_assignee_matches"}
-    browser.get("/", params={"assignee_query": EMAIL}, headers=htmx)
+    htmx = {"HX-Request": "true"}
+    browser.get(
+        "/studies/assignees/", params={"for": "filter", "assignee_query": EMAIL}, headers=htmx
+    )
     browser.get("/", params={"q": "Zebulonix"}, headers={**htmx, "HX-Target": "worklist-results"})
     found = browser.get("/studies/assignees/", params={"q": LAST_NAME})
     assert EMAIL in found.text

@@ -26,8 +26,15 @@ AUTH = {
     "/accounts/oidc/authenticate/",
     "/accounts/oidc/callback/",
 }
-# Pages an Observer may read: they answer GET only, so a POST is 405.
-READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/", "/imports/export.csv"}
+# Pages an Observer may read: they answer GET only, so a POST is 405. The assignee type-ahead
+# serves the worklist's assignee filter too, which is everyone's.
+READ_ONLY = {
+    "/studies/x/",
+    "/studies/by-uid/x/",
+    "/studies/lookup/",
+    "/studies/assignees/",
+    "/imports/export.csv",
+}
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
 # Every URL that changes something, as iter_paths writes it: a sanity check that the

@@ -298,16 +298,17 @@ def test_assignee_search_without_javascript_shows_the_matches(
 
 
 def test_assignee_filter_type_ahead_answers_users_only(
-    coordinator_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
+    observer_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
 ) -> None:
     user = sandbox_factory.user(first_name="Priya", last_name="Raman")
-    response = coordinator_client.get(
-        "/?assignee_query=raman",
+    response = observer_client.get(
+        "/studies/assignees/?for=filter&assignee_query=raman&assigned_to=unassigned",
         HTTP_HX_REQUEST="true",
-        HTTP_HX_TARGET="filter_assignee_matches",
     )
     html = response.content.decode()
     assert f'name="assigned_to" value="{user.user_id}"' in html
+    assert 'name="assigned_to" value="unassigned" checked' in html
+    assert "Nobody" not in html
     assert "worklist-row" not in html
     assert "<table" not in html
 

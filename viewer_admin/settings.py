@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # the widget templates, for FORM_RENDERER below
     "django_htmx",
     "template_partials",
     "studies",
@@ -133,6 +134,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "viewer_admin.middleware.HtmxLoginRedirectMiddleware",
+    # A study page that raises StudyNotFound / APIUnavailable gets its 404 / 503 page.
+    "studies.middleware.StudyErrorPagesMiddleware",
     "axes.middleware.AxesMiddleware",  # sign-in: lock-out answer; stays last
 ]
 
@@ -155,6 +158,12 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- Forms -----------------------------------------------------------------------------------
+
+# Every form field renders through one template, templates/forms/field.html (label, help, control
+# and errors), found through TEMPLATES above.
+FORM_RENDERER = "viewer_admin.forms.FormRenderer"
 
 # --- Database --------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from studies.audit import FIELD_LABELS, field_label
+from studies import forms
 from studies.viewer_api import Severity, ViewerStatus
 
 register = template.Library()
@@ -31,25 +31,24 @@ def _value(raw: object) -> str:
     return str(raw.value if isinstance(raw, Enum) else raw or "")
 
 
-@register.simple_tag
-def severity_badge(severity: Severity | str | None) -> SafeString:
+def _badge(kind: type[Severity] | type[ViewerStatus], raw: object) -> SafeString:
     """Text plus colour, never colour alone; a value we do not know is shown as it came."""
-    value = _value(severity)
+    value = _value(raw)
     try:
-        known = Severity(value)
+        known = kind(value)
     except ValueError:
         return format_html('<span class="badge">{}</span>', value or "Unknown")
     return format_html('<span class="badge badge--{}">{}</span>', known.value, known.label)
+
+
+@register.simple_tag
+def severity_badge(severity: Severity | str | None) -> SafeString:
+    return _badge(Severity, severity)
 
 
 @register.simple_tag
 def viewer_status_badge(status: ViewerStatus | str | None) -> SafeString:
-    value = _value(status)
-    try:
-        known = ViewerStatus(value)
-    except ValueError:
-        return format_html('<span class="badge">{}</span>', value or "Unknown")
-    return format_html('<span class="badge badge--{}">{}</span>', known.value, known.label)
+    return _badge(ViewerStatus, status)
 
 
 @register.filter
@@ -87,9 +86,7 @@ def timestamp(value: datetime | None, empty: str = "—") -> SafeString:
 def field_labels(names: list[str] | None) -> str:
     """Recorded field names as a coordinator reads them, in the forms' order, e.g.
     "Severity, Metadata"."""
-    order = list(FIELD_LABELS)
-    ordered = sorted(names or [], key=lambda name: order.index(name) if name in order else 99)
-    return ", ".join(field_label(name) for name in ordered)
+    return forms.field_labels(names or [])
 
 
 @register.simple_tag

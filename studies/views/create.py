@@ -1,23 +1,19 @@
-"""The create-study form and the assignee search behind its type-ahead."""
+"""The full create-study form."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods
 
 from studies import viewer_api
 from studies.forms import (
-    AssigneePickerForm,
     BaseMetadataFormSet,
     MetadataFormSet,
     StudyCreateForm,
+    StudyFieldsForm,
     assignee_options,
     metadata_formset_unbound,
     study_form_initial,
@@ -25,29 +21,11 @@ from studies.forms import (
 )
 from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
-from studies.submissions import (
-    AlreadyCreated,
-    Created,
-    Duplicate,
-    Expired,
-    InProgress,
-    Rejected,
-    Unsent,
-    submission_create,
-)
+from studies.submissions import submission_create
+from studies.viewer_api import UserRef
+from studies.views.outcomes import Banner, OnForm, on_form
 
 FORM_TEMPLATE = "studies/study_form.html"
-PICKER_TEMPLATE = "studies/_assignee_picker.html"
-_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
-
-
-@dataclass(frozen=True)
-class Banner:
-    """A message above the form; `level` is one of the banner--* styles."""
-
-    level: str
-    title: str
-    text: str = ""
 
 
 def _customers() -> tuple[list[viewer_api.ExpressCustomer], str]:
@@ -57,23 +35,32 @@ def _customers() -> tuple[list[viewer_api.ExpressCustomer], str]:
         return [], exc.message
 
 
+def study_form_context(
+    form: StudyFieldsForm,
+    metadata: BaseMetadataFormSet,
+    *,
+    banner: Banner | None = None,
+    current: UserRef | None = None,
+) -> dict[str, Any]:
+    """What a study form page (create or edit) shows: the form with its assignee picker
+    (`current`: the assignee already known), the metadata rows and a banner above them."""
+    return {
+        "form": form,
+        "metadata": metadata,
+        "picker": assignee_options(form, current=current),
+        "banner": banner,
+    }
+
+
 def _render(
     request: HttpRequest,
     form: StudyCreateForm,
     metadata: BaseMetadataFormSet,
     *,
     banner: Banner | None = None,
-    duplicate: viewer_api.Study | None = None,
 ) -> TemplateResponse:
     # Invalid forms come back with 200: htmx (and browsers) show the body either way.
-    context: dict[str, Any] = {
-        "form": form,
-        "metadata": metadata,
-        "picker": assignee_options(form),
-        "banner": banner,
-        "duplicate": duplicate,
-        "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
-    }
+    context = study_form_context(form, metadata, banner=banner)
     return TemplateResponse(request, FORM_TEMPLATE, context)
 
 
@@ -95,7 +82,7 @@ def study_create(request: AuthenticatedRequest) -> HttpResponse:
     if action in ("add_row", "search_assignee"):
         return _render(
             request,
-            unbound_copy(form, **options),
+            unbound_copy(form),
             metadata_formset_unbound(metadata, add_row=action == "add_row"),
         )
 
@@ -107,47 +94,7 @@ def study_create(request: AuthenticatedRequest) -> HttpResponse:
         token=form.cleaned_data["token"],
         data=form.study_create_data(metadata=metadata.metadata()),
     )
-    match outcome:
-        case Created(study=study):
-            messages.success(request, f"Study created: {study.study_description}.")
-            return redirect("study_detail", study_id=study.study_id)
-        case AlreadyCreated(study_id=study_id, message=message):
-            messages.info(request, message)
-            return redirect("study_detail", study_id=study_id)
-        case Duplicate(existing=existing, message=message):
-            form.add_error("study_instance_uid", message)
-            return _render(request, form, metadata, duplicate=existing)
-        case Rejected():
-            form.add_api_errors(outcome.error, metadata=metadata)
-            return _render(request, form, metadata)
-        case Unsent(message=message):
-            banner = Banner(
-                "error",
-                "The study was not created.",
-                f"{message} This attempt is saved, so it can also be sent again later.",
-            )
-            return _render(request, form, metadata, banner=banner)
-        case InProgress(message=message):
-            return _render(request, form, metadata, banner=Banner("warning", message))
-        case Expired(message=message):
-            fresh = unbound_copy(form, fresh_token=True, **options)
-            return _render(request, fresh, metadata, banner=Banner("warning", message))
-    raise AssertionError(outcome)  # pragma: no cover - every outcome is handled above
-
-
-@coordinator_required
-@require_GET
-def assignee_search(request: HttpRequest) -> HttpResponse:
-    """`/studies/assignees/?q=…`: the picker's results (at most ten users) as a fragment.
-
-    The type-ahead sends the picker's own fields (`[prefix-]assignee_query` and the checked
-    `[prefix-]assigned_to`) plus `prefix` when the embedding form has one; `q` works too."""
-    prefix = request.GET.get("prefix", "")
-    prefix = prefix if _PREFIX.match(prefix) else ""
-    data = request.GET.copy()
-    query_name = f"{prefix}-assignee_query" if prefix else "assignee_query"
-    if "q" in data and query_name not in data:
-        data[query_name] = data.get("q", "")
-    picker_form = AssigneePickerForm(data, prefix=prefix or None)
-    context = {"form": picker_form, "picker": assignee_options(picker_form)}
-    return TemplateResponse(request, f"{PICKER_TEMPLATE}#assignee_results", context)
+    shown = on_form(request, outcome, form, metadata=metadata)
+    if isinstance(shown, OnForm):
+        return _render(request, shown.form, metadata, banner=shown.banner)
+    return shown

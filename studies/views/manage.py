@@ -18,13 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studies import lifecycle, viewer_api
-from studies.audit import FIELD_LABELS, field_label
 from studies.forms import (
     BaseMetadataFormSet,
     MetadataFormSet,
     StudyEditForm,
     ViewerStatusForm,
-    assignee_options,
+    field_labels,
     metadata_formset_initial,
     metadata_formset_unbound,
     unbound_copy,
@@ -32,8 +31,10 @@ from studies.forms import (
 from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
 from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
-from studies.views.create import Banner
-from studies.views.detail import fetch_study, load_study, study_not_found
+from studies.views.create import study_form_context
+from studies.views.detail import fetch_study
+from studies.views.errors import APIUnavailable, StudyNotFound
+from studies.views.outcomes import Banner
 
 EDIT_TEMPLATE = "studies/study_edit.html"
 CONFIRM_TEMPLATE = "studies/study_confirm.html"
@@ -53,15 +54,9 @@ def _render_edit(
     banner: Banner | None = None,
 ) -> TemplateResponse:
     # Invalid forms come back with 200, like the create form.
-    context: dict[str, Any] = {
-        "study_id": study_id,
-        "study": study,
-        "form": form,
-        "metadata": metadata,
-        "picker": assignee_options(form, current=study.assigned_to if study else None),
-        "banner": banner,
-        "has_errors": form.is_bound and (bool(form.errors) or bool(metadata.total_error_count())),
-    }
+    current = study.assigned_to if study else None
+    context = study_form_context(form, metadata, banner=banner, current=current)
+    context |= {"study_id": study_id, "study": study}
     return TemplateResponse(request, EDIT_TEMPLATE, context)
 
 
@@ -74,9 +69,7 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     what the form showed); its `action` is "save" (the default), or "add_row" /
     "search_assignee" (the no-JavaScript row and assignee buttons)."""
     if request.method == "GET":
-        shown = load_study(request, study_id)
-        if isinstance(shown, HttpResponse):
-            return shown
+        shown = fetch_study(study_id)
         form = StudyEditForm.for_study(shown)
         rows = metadata_formset_initial(shown.metadata)
         metadata = MetadataFormSet(initial=rows)
@@ -87,10 +80,8 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     unavailable: ViewerAPIError | None = None
     try:
         study = fetch_study(study_id)
-    except NotFound as exc:
-        return study_not_found(request, exc.message)
-    except ViewerAPIError as exc:
-        unavailable = exc  # the form still comes back, with everything typed
+    except APIUnavailable as exc:
+        unavailable = exc.error  # the form still comes back, with everything typed
     form = StudyEditForm(request.POST, study=study)
     metadata = MetadataFormSet(request.POST)
     action = request.POST.get("action", "save")
@@ -99,7 +90,7 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
             request,
             study_id,
             study,
-            unbound_copy(form, study=study),
+            unbound_copy(form),
             metadata_formset_unbound(metadata, add_row=action == "add_row"),
         )
     if not (form.is_valid() and metadata.is_valid()):
@@ -116,15 +107,13 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     try:
         updated = lifecycle.study_edit(user=request.user, study=study, changes=changes)
     except NotFound as exc:
-        return study_not_found(request, exc.message)
+        raise StudyNotFound(exc.message) from exc
     except InvalidRequest as exc:
         form.add_api_errors(exc, metadata=metadata)
         return _render_edit(request, study_id, study, form, metadata)
     except ViewerAPIError as exc:
         return _render_edit(request, study_id, study, form, metadata, banner=_not_saved(exc))
-    changed = ", ".join(
-        field_label(name) for name in FIELD_LABELS if name in changes.model_fields_set
-    )
+    changed = field_labels(changes.model_fields_set)
     messages.success(request, f"Study saved. Changed: {changed}.")
     return redirect("study_detail", study_id=updated.study_id)
 
@@ -145,9 +134,7 @@ def study_set_status(request: AuthenticatedRequest, study_id: str) -> HttpRespon
     if not form.is_valid():
         messages.error(request, "Choose Incomplete or Complete.")
         return redirect("study_detail", study_id=study_id)
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     status = ViewerStatus(form.cleaned_data["study_viewer_status"])
     if study.study_viewer_status == status:
         messages.info(request, f"The viewer status is already {status.label}.")
@@ -169,9 +156,7 @@ def study_set_status(request: AuthenticatedRequest, study_id: str) -> HttpRespon
 def _confirm(request: AuthenticatedRequest, study_id: str, *, cancel: bool) -> HttpResponse:
     """GET: the confirmation page. POST: the call, then back to the detail page; an error from
     the API is shown on the confirmation page, in its own words."""
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     context: dict[str, Any] = {
         "study": study,
         "cancel": cancel,
@@ -182,7 +167,7 @@ def _confirm(request: AuthenticatedRequest, study_id: str, *, cancel: bool) -> H
         try:
             result = lifecycle.study_set_cancelled(user=request.user, study=study, cancelled=cancel)
         except NotFound as exc:
-            return study_not_found(request, exc.message)
+            raise StudyNotFound(exc.message) from exc
         except ViewerAPIError as exc:
             context["error"] = exc.message
         else:
@@ -220,9 +205,7 @@ def study_open(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     """`/studies/<id>/open/`: ask the API for a one-off Viewer link and redirect there. The
     detail page posts here into a new tab. The link is a credential: it is only ever in this
     response's Location header, which is never cached."""
-    study = load_study(request, study_id)
-    if isinstance(study, HttpResponse):
-        return study
+    study = fetch_study(study_id)
     try:
         url = lifecycle.study_open_in_viewer(user=request.user, study=study)
     except ViewerAPIError as exc:

@@ -15,35 +15,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
 from studies import viewer_api
-from studies.filters import PAGE_SIZE, WorklistFilterForm, parse_cursor, worklist_url
-from studies.forms import AssigneePickerForm, StudyBaseForm, assignee_options, unbound_copy
+from studies.filters import FILTER_AUTO_ID, WorklistFilterForm, parse_cursor
+from studies.forms import (
+    ANYONE_OR_UNASSIGNED,
+    STUDY_FORM_QUERY,
+    AssigneePickerForm,
+    StudyBaseForm,
+    assignee_options,
+    study_form_url,
+    unbound_copy,
+)
 from studies.http import AuthenticatedRequest
 from studies.roles import can_manage_studies
-from studies.submissions import (
-    AlreadyCreated,
-    Created,
-    Duplicate,
-    Expired,
-    InProgress,
-    Rejected,
-    Unsent,
-    submission_create,
-)
-from studies.viewer_api import UNASSIGNED, ExpressCustomer, Study, UserRef, ViewerAPIError
-from studies.views.create import Banner
+from studies.submissions import submission_create
+from studies.viewer_api import ExpressCustomer, Study, UserRef, ViewerAPIError
+from studies.views.outcomes import OnForm, on_form
 
 TEMPLATE = "studies/worklist.html"
 QUICK_PREFIX = "quick"
@@ -54,16 +50,6 @@ _PARTIAL_FOR_TARGET = {
     "load-more": "page_rows",
     "worklist": "worklist",
 }
-_ASSIGNEE_MATCHES_TARGET = "filter_assignee_matches"
-
-# What "More options" carries to the full form (studies.forms.study_form_initial's names).
-_MORE_OPTIONS_FIELDS = (
-    "severity",
-    "study_description",
-    "study_instance_uid",
-    "assignee_query",
-    "assigned_to",
-)
 
 
 @dataclass
@@ -82,7 +68,7 @@ class Results:
 def load_results(form: WorklistFilterForm, cursor: str | None) -> Results:
     """The one `study_list` call of a render, with its failure turned into words."""
     try:
-        page = viewer_api.study_list(filters=form.to_filters(limit=PAGE_SIZE), cursor=cursor)
+        page = viewer_api.study_list(filters=form.to_filters(), cursor=cursor)
     except viewer_api.InvalidRequest as exc:
         if cursor:
             return Results(
@@ -103,10 +89,6 @@ def load_customers() -> list[ExpressCustomer]:
         return []
 
 
-def _assignee_picker_form(request: HttpRequest) -> AssigneePickerForm:
-    return AssigneePickerForm(request.GET, auto_id="filter_%s")
-
-
 def _shown_assignee(user_id: str, studies: list[Study]) -> UserRef | None:
     """The chosen assignee as a row shows it, which saves looking the user up."""
     for study in studies:
@@ -121,39 +103,23 @@ def worklist_context(request: HttpRequest) -> dict[str, Any]:
     form.is_valid()
     cursor = parse_cursor(request.GET)
     results = load_results(form, cursor)
-    chosen = form.value("assigned_to")
-    picker_form = _assignee_picker_form(request)
-    picker = assignee_options(picker_form, current=_shown_assignee(chosen, results.studies))
+    picker_form = AssigneePickerForm(request.GET, auto_id=FILTER_AUTO_ID)
+    picker = assignee_options(
+        picker_form,
+        current=_shown_assignee(form.value("assigned_to"), results.studies),
+        blanks=ANYONE_OR_UNASSIGNED,
+    )
     if picker.selected is not None:
         form.assignee_label = picker.selected.name
-    stat_on = form.value("severity") == "stat"
-    unassigned_on = chosen == UNASSIGNED
-    first_page_url = worklist_url(form.query())
-    retry_url = (
-        first_page_url
-        if results.bad_cursor or not cursor
-        else worklist_url(form.query(cursor=cursor))
-    )
-    next_url = worklist_url(form.query(cursor=results.next_cursor)) if results.next_cursor else None
+    retry_url = form.page_url(cursor) if cursor and not results.bad_cursor else form.first_page_url
     return {
         "filter_form": form,
         "assignee_picker_form": picker_form,
         "assignee_picker": picker,
-        "assigned_to_value": chosen,
-        "active_filters": form.active_filters(),
         "results": results,
-        "studies": results.studies,
         "cursor": cursor,
-        "first_page_url": first_page_url,
         "retry_url": retry_url,
-        "next_url": next_url,
-        "clear_url": worklist_url(),
-        "stat_on": stat_on,
-        "stat_url": worklist_url(form.query(severity=None if stat_on else "stat")),
-        "unassigned_on": unassigned_on,
-        "unassigned_url": worklist_url(
-            form.query(assigned_to=None if unassigned_on else UNASSIGNED)
-        ),
+        "next_url": form.page_url(results.next_cursor) if results.next_cursor else None,
     }
 
 
@@ -176,57 +142,40 @@ def _respond(request: HttpRequest, template: str, context: dict[str, Any]) -> Te
 def home(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         return quick_create(request)
-    if request.htmx and request.htmx.target == _ASSIGNEE_MATCHES_TARGET:
-        # The assignee filter's type-ahead: users only, no studies call.
-        picker_form = _assignee_picker_form(request)
-        context = {
-            "assignee_picker_form": picker_form,
-            "assignee_picker": assignee_options(picker_form),
-        }
-        return _respond(request, f"{TEMPLATE}#assignee_matches", context)
     context = worklist_context(request)
     partial = _partial_name(request)
     if partial is None and can_manage_studies(request.user):
-        context |= quick_create_context(StudyBaseForm(prefix=QUICK_PREFIX))
+        context |= quick_create_context(OnForm(StudyBaseForm(prefix=QUICK_PREFIX)))
     return _respond(request, f"{TEMPLATE}#{partial}" if partial else TEMPLATE, context)
 
 
 # --- Quick-create -------------------------------------------------------------------------------
 
 
-def quick_create_context(
-    form: StudyBaseForm,
-    *,
-    banner: Banner | None = None,
-    duplicate: Study | None = None,
-    created: Study | None = None,
-    created_id: str | None = None,
-) -> dict[str, Any]:
+def quick_create_context(shown: OnForm[StudyBaseForm]) -> dict[str, Any]:
+    form = shown.form
+    created_id = shown.created.study_id if shown.created else shown.created_id
     return {
         "quick_form": form,
         "quick_picker": assignee_options(form),
-        "quick_banner": banner,
-        "quick_duplicate": duplicate,
-        "quick_created": created,
-        "quick_created_id": created.study_id if created else created_id,
-        "quick_has_errors": form.is_bound and bool(form.errors),
+        "quick_banner": shown.banner,
+        "quick_created": shown.created,
+        "quick_created_id": created_id,
     }
 
 
 def _more_options_url(form: StudyBaseForm) -> str:
-    """The full form, pre-filled with what was typed here (nothing is validated yet)."""
-    typed = {name: str(form[name].value() or "").strip() for name in _MORE_OPTIONS_FIELDS}
-    query = urlencode({name: value for name, value in typed.items() if value})
-    return reverse("study_create") + (f"?{query}" if query else "")
+    """The full form, pre-filled with what was typed here (nothing is validated yet; the full
+    form gets its own token)."""
+    carried = [name for name in STUDY_FORM_QUERY if name in form.fields and name != "token"]
+    return study_form_url({name: str(form[name].value() or "").strip() for name in carried})
 
 
-def _render_quick(
-    request: AuthenticatedRequest, form: StudyBaseForm, **kwargs: Any
-) -> TemplateResponse:
+def _render_quick(request: AuthenticatedRequest, shown: OnForm[StudyBaseForm]) -> TemplateResponse:
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
-    context = quick_create_context(form, **kwargs)
+    context = quick_create_context(shown)
     if request.htmx:
-        partial = "quick_create_created" if kwargs.get("created") else "quick_create"
+        partial = "quick_create_created" if shown.created else "quick_create"
         return _respond(request, f"{TEMPLATE}#{partial}", context)
     return _respond(request, TEMPLATE, worklist_context(request) | context)
 
@@ -240,41 +189,14 @@ def quick_create(request: AuthenticatedRequest) -> HttpResponse:
         url = _more_options_url(form)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if action == "search_assignee":
-        return _render_quick(request, unbound_copy(form))
+        return _render_quick(request, OnForm(unbound_copy(form)))
     if not form.is_valid():
-        return _render_quick(request, form)
+        return _render_quick(request, OnForm(form))
 
     outcome = submission_create(
         user=request.user, token=form.cleaned_data["token"], data=form.study_create_data()
     )
-    match outcome:
-        case Created(study=study):
-            if request.htmx:
-                return _render_quick(request, StudyBaseForm(prefix=QUICK_PREFIX), created=study)
-            messages.success(request, f"Study created: {study.study_description}.")
-            return redirect("study_detail", study_id=study.study_id)
-        case AlreadyCreated(study_id=study_id):
-            if request.htmx:
-                banner = Banner("info", "This form had already been sent; it created this study.")
-                fresh = StudyBaseForm(prefix=QUICK_PREFIX)
-                return _render_quick(request, fresh, banner=banner, created_id=study_id)
-            messages.info(request, outcome.message)
-            return redirect("study_detail", study_id=study_id)
-        case Duplicate(existing=existing, message=message):
-            form.add_error("study_instance_uid", message)
-            return _render_quick(request, form, duplicate=existing)
-        case Rejected():
-            form.add_api_errors(outcome.error)
-            return _render_quick(request, form)
-        case Unsent(message=message):
-            text = (
-                f"The study was not created. {message} Your entries are kept, and this attempt "
-                "is saved as unsent so it can be sent again later."
-            )
-            return _render_quick(request, form, banner=Banner("error", text))
-        case InProgress(message=message):
-            return _render_quick(request, form, banner=Banner("warning", message))
-        case Expired(message=message):
-            fresh = unbound_copy(form, fresh_token=True)
-            return _render_quick(request, fresh, banner=Banner("warning", message))
-    raise AssertionError(outcome)  # pragma: no cover - every outcome is handled above
+    shown = on_form(request, outcome, form, quick=True)
+    if isinstance(shown, OnForm):
+        return _render_quick(request, shown)
+    return shown
