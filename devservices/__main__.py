@@ -1,8 +1,8 @@
 """`python -m devservices --with postgres,redis -- COMMAND ...`
 
 Starts the named services, runs COMMAND with each service's URL in its environment variable
-(postgres → DATABASE_URL, redis → REDIS_URL), stops the services when COMMAND ends (or on
-Ctrl+C / SIGTERM), and exits with COMMAND's exit code.
+(postgres → DATABASE_URL, redis → REDIS_URL, orthanc → DICOMWEB_URL), stops the services when
+COMMAND ends (or on Ctrl+C / SIGTERM), and exits with COMMAND's exit code.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sys
 from contextlib import ExitStack
 from types import FrameType, ModuleType
 
-from devservices import postgres, redis
+from devservices import orthanc, postgres, redis
 from devservices.base import ServiceUnavailable
 
-SERVICES: dict[str, ModuleType] = {"postgres": postgres, "redis": redis}
+SERVICES: dict[str, ModuleType] = {"postgres": postgres, "redis": redis, "orthanc": orthanc}
 
 
 def main(argv: list[str] | None = None) -> int:

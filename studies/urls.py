@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies.views import create, detail, manage, unsent, worklist
+from studies.views import create, detail, manage, pacs, unsent, worklist
 
 urlpatterns = [
     path("", worklist.home, name="home"),
@@ -14,6 +14,11 @@ urlpatterns = [
         unsent.unsent_discard,
         name="unsent_discard",
     ),
+    # PACS (issue 12): before studies/<study_id>/, which would take "pacs" as an id.
+    path("studies/pacs/", pacs.pacs_find, name="pacs_find"),
+    path("studies/pacs/use/", pacs.pacs_use, name="pacs_use"),
+    path("studies/pacs/file/", pacs.dicom_file_read, name="dicom_file_read"),
+    path("studies/pacs/status/", pacs.pacs_status, name="pacs_status"),
     path("studies/by-uid/<str:study_instance_uid>/", detail.study_by_uid, name="study_by_uid"),
     path("studies/<str:study_id>/", detail.study_detail, name="study_detail"),
     path("studies/<str:study_id>/edit/", manage.study_edit, name="study_edit"),

@@ -23,6 +23,7 @@ from studies.forms import (
     study_form_initial,
     unbound_copy,
 )
+from studies.pacs_forms import metadata_rows_from_query  # PACS hand-back (issue 12)
 from studies.roles import coordinator_required
 from studies.submissions import (
     AlreadyCreated,
@@ -86,7 +87,9 @@ def study_create(request: HttpRequest) -> HttpResponse:
     options = {"customers": customers, "customers_error": customers_error}
     if request.method == "GET":
         form = StudyCreateForm(initial=study_form_initial(request.GET), **options)
-        return _render(request, form, MetadataFormSet())
+        # Metadata rows handed back by "Find in PACS" / "Read from DICOM file" (issue 12).
+        metadata = MetadataFormSet(initial=metadata_rows_from_query(request.GET))
+        return _render(request, form, metadata)
 
     form = StudyCreateForm(request.POST, **options)
     metadata = MetadataFormSet(request.POST)
