@@ -10,6 +10,7 @@ UIDs every time (the demo sandbox can hold studies with the same UIDs).
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 
 import httpx
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian
 
 from devservices.orthanc import rest_root
 
@@ -35,8 +36,10 @@ SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 
 
 def stable_uid(*parts: str) -> str:
-    """A valid UID under 2.25 (at most 44 characters), the same for the same parts."""
-    return str(generate_uid(prefix=None, entropy_srcs=["viewer-admin", *parts]))
+    """A valid UID under 2.25 (a 128-bit number: at most 44 characters), the same for the
+    same parts. (pydicom's generate_uid ignores its entropy sources under 2.25.)"""
+    digest = hashlib.sha256("\n".join(["viewer-admin", *parts]).encode()).digest()
+    return f"2.25.{int.from_bytes(digest[:16], 'big')}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def instance_dataset(study: DemoStudy, series_index: int, instance_number: int) 
 
     ds = Dataset()
     ds.file_meta = meta
+    ds.SpecificCharacterSet = "ISO_IR 192"  # UTF-8: names like MÜLLER
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = sop_uid
     ds.PatientName = study.patient_name

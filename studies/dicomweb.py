@@ -392,7 +392,8 @@ class DicomWebClient:
         """GET a QIDO-RS resource; its JSON (an empty list for 204 No Content)."""
         started = time.monotonic()
         try:
-            response = self._http.get(path, params=_encode(params))
+            # The query goes in the URL as encoded here: httpx's `params` would encode `*`.
+            response = self._http.get(f"{path}?{_encode(params)}" if params else path)
         except httpx.RequestError as exc:
             self._log(path, type(exc).__name__, started)
             raise PacsUnavailable() from None

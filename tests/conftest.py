@@ -24,6 +24,8 @@ from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 # thread with a running loop unless told that this is intended (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+pytest_plugins = ["tests.services.orthanc"]  # a real Orthanc PACS (issue 12)
+
 PASSWORD = "correct-horse-battery"
 
 
