@@ -134,7 +134,7 @@ DICOM_FILE_PROBLEMS: Final = {
     "empty": "The file is empty. Choose a DICOM file (.dcm).",
     "not_dicom": "This is not a DICOM file (it has no DICOM header). Choose a .dcm file.",
     "damaged": "This DICOM file is damaged or incomplete (truncated); its header cannot be read.",
-    "no_uid": "This DICOM file has no Study Instance UID, so it cannot be used.",
+    "no_uid": "No Study Instance UID was found in this DICOM file, so it cannot be used.",
     "bad_uid": "This DICOM file's Study Instance UID is not a valid DICOM UID.",
     "too_large": (
         f"The header of this file is larger than {DICOM_HEADER_MAX_BYTES // (1024 * 1024)} MB, "
@@ -522,7 +522,10 @@ def study_from_file(*, data: bytes, truncated: bool = False) -> PacsStudy:
     except Exception:  # noqa: BLE001 - pydicom raises many kinds on damaged data
         raise DicomFileError("too_large" if truncated else "damaged") from None
     if not uid:
-        raise DicomFileError("too_large" if truncated else "no_uid")
+        if truncated:
+            raise DicomFileError("too_large")
+        # Nothing past the file meta header: the file ends early.
+        raise DicomFileError("no_uid" if len(dataset) else "damaged")
     try:
         return study_from_dicom_json(header)
     except ValueError:  # an invalid UID
