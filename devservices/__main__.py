@@ -49,15 +49,31 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 module = SERVICES[name]
                 env[module.ENV_VAR] = stack.enter_context(module.running())
-            child = subprocess.Popen(command, env=env)  # noqa: S603
+            # Its own process group, so that stopping reaches its children too (runserver's
+            # reloader, a `bash -c` pipeline).
+            child = subprocess.Popen(command, env=env, process_group=0)  # noqa: S603
             try:
                 return child.wait()
             except KeyboardInterrupt:
-                child.send_signal(signal.SIGINT)
-                return child.wait()
+                return _stop_group(child)
     except ServiceUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _stop_group(child: subprocess.Popen[bytes]) -> int:
+    """Ctrl+C for the command's whole group; SIGTERM, then SIGKILL, if it does not stop
+    (a command started in the background ignores SIGINT)."""
+    for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            return child.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+    return child.wait()
 
 
 if __name__ == "__main__":

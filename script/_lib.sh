@@ -74,3 +74,11 @@ ensure_package() {
   printf 'warning: %s is missing. Install it with: sudo apt-get install %s\n' "$command" "$*" >&2
   return 1
 }
+
+# ensure_orthanc: Orthanc and its DICOMweb plugin (the PACS tests and the demo PACS), installed
+# as root when missing. Not root: prints the apt-get command and returns 1.
+ensure_orthanc() {
+  local plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
+  ensure_package Orthanc orthanc orthanc-dicomweb || return 1
+  [ -e "$plugin" ] || ensure_package "$plugin" orthanc-dicomweb
+}
