@@ -20,18 +20,9 @@ from django.urls import reverse
 from pydantic import ValidationError as PydanticValidationError
 
 from studies import dicomweb
+from studies.forms import study_form_initial
 from studies.viewer_api import METADATA_MAX_PAIRS
 
-# The create form's fields a hand-back carries (studies.forms.study_form_initial's names).
-FORM_FIELDS = (
-    "token",
-    "severity",
-    "study_description",
-    "study_instance_uid",
-    "assignee_query",
-    "assigned_to",
-    "express_customer_id",
-)
 QUICK_PREFIX = "quick-"
 _CARRIED_MAX_LENGTH = 1000
 _ROW = re.compile(r"^metadata-(\d{1,2})-(key|value|DELETE)$")
@@ -137,12 +128,14 @@ class Carried:
 
 def carried_values(query: Mapping[str, Any]) -> Carried:
     """The create form's values in `query` (with or without the quick-create's prefix)."""
-    fields: dict[str, str] = {}
-    for name in FORM_FIELDS:
-        value = query.get(name) or query.get(QUICK_PREFIX + name) or ""
-        value = str(value).strip()[:_CARRIED_MAX_LENGTH]
-        if value:
-            fields[name] = value
+    # The names "More options" carries (studies.forms.study_form_initial), unprefixed.
+    plain = {str(key).removeprefix(QUICK_PREFIX): query.get(key) for key in query}
+    typed = study_form_initial({k: str(v) for k, v in plain.items() if isinstance(v, str)})
+    fields = {
+        name: str(value).strip()[:_CARRIED_MAX_LENGTH]
+        for name, value in typed.items()
+        if str(value).strip()
+    }
     quick = any(str(key).startswith(QUICK_PREFIX) for key in query)
     source = "quick" if quick or query.get("source") == "quick" else "new"
     return Carried(fields, _rows(query), source)
