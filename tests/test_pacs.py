@@ -7,6 +7,7 @@ injected with a mock transport; every other case talks to Orthanc."""
 from __future__ import annotations
 
 import html as html_lib
+import io
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,10 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files import uploadedfile
 from django.test import Client
 
 from devservices.base import free_port
-from devservices.dicom_demo import instance_bytes
+from devservices.dicom_demo import instance_bytes, instance_dataset
 from sandbox.factories import SandboxFactory
 from studies import dicomweb
 from tests.pages import html, input_value
@@ -412,20 +414,46 @@ def test_a_file_that_is_not_dicom_changes_nothing_and_says_so_at_the_field(
     assert input_value(page, "study_description") == "kept"
 
 
-def test_only_the_header_is_read_from_a_large_file(coordinator_client: Client) -> None:
+def _with_large_private_block(study: Any, size: int) -> bytes:
+    """An instance whose StudyInstanceUID comes after `size` bytes of a private element."""
+    dataset = instance_dataset(study, 0, 1)
+    dataset.add_new(0x00090010, "LO", "VIEWER ADMIN TEST")
+    dataset.add_new(0x00091001, "OB", b"\0" * size)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def test_only_the_first_part_of_a_large_file_is_read(coordinator_client: Client) -> None:
     study = find("DOE^JANE")
-    # A header, then more than the read limit of (pretend) pixel data.
-    big = instance_bytes(study) + b"\0" * (dicomweb.DICOM_HEADER_MAX_BYTES + 1024)
+    limit = dicomweb.DICOM_HEADER_MAX_BYTES
+    # A header, then more than the read limit of (pretend) pixel data: read fine.
+    big = instance_bytes(study) + b"\0" * (limit + 1024)
     query = _redirect_query(_upload(coordinator_client, big))
     assert query["study_instance_uid"] == [study.study_instance_uid]
-    # Junk that long with no header in the first part: too large to find a header.
-    junk = b"\0" * 128 + b"DICM" + b"\xff" * (dicomweb.DICOM_HEADER_MAX_BYTES + 10)
-    query = _redirect_query(_upload(coordinator_client, junk))
-    assert query["dicom_error"] in (["too_large"], ["damaged"])
+    # The same UID behind a private block just under the limit: still found.
+    query = _redirect_query(
+        _upload(coordinator_client, _with_large_private_block(study, limit // 2))
+    )
+    assert query["study_instance_uid"] == [study.study_instance_uid]
+    # Behind a block larger than the limit: not read at all, and said so.
+    query = _redirect_query(
+        _upload(coordinator_client, _with_large_private_block(study, limit + 1))
+    )
+    assert query["dicom_error"] == ["too_large"]
 
 
-def test_the_file_is_never_stored(coordinator_client: Client, settings: Any, tmp_path: Any) -> None:
-    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10  # anything larger would go to a temp file
-    _upload(coordinator_client, instance_bytes(PACS_STUDIES[0]))
-    assert list(tmp_path.iterdir()) == []
+def test_the_file_is_never_written_to_disk(
+    coordinator_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10  # Django's own handlers would use a temp file
+    written: list[Any] = []
+    real = uploadedfile.tempfile.NamedTemporaryFile
+    monkeypatch.setattr(
+        uploadedfile.tempfile,
+        "NamedTemporaryFile",
+        lambda *args, **kwargs: written.append(kwargs) or real(*args, **kwargs),
+    )
+    query = _redirect_query(_upload(coordinator_client, instance_bytes(PACS_STUDIES[0])))
+    assert query["study_instance_uid"] == [PACS_STUDIES[0].study_instance_uid]
+    assert written == []
