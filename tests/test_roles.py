@@ -16,7 +16,13 @@ pytestmark = pytest.mark.django_db
 # Signing in and out is for everyone.
 AUTH = {"/login/", "/logout/", "/healthz"}
 # Pages an Observer may read: they answer GET only, so a POST is 405.
-READ_ONLY = {"/studies/x/", "/studies/by-uid/x/", "/studies/lookup/"}
+READ_ONLY = {
+    "/studies/x/",
+    "/studies/by-uid/x/",
+    "/studies/lookup/",
+    "/studies/pacs/",  # Find in PACS: Observers may search (issue 12)
+    "/studies/pacs/status/",
+}
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
 # Every URL that changes something, as iter_paths writes it: a sanity check that the
@@ -31,6 +37,8 @@ MUTATING = {
     "/studies/x/open/",
     "/studies/unsent/1/retry/",
     "/studies/unsent/1/discard/",
+    "/studies/pacs/use/",
+    "/studies/pacs/file/",
 }
 
 
