@@ -141,7 +141,7 @@ def test_without_a_pacs_the_pages_say_none_is_configured(
     settings.DICOMWEB_URL = ""
     assert "No PACS is configured." in _search(coordinator_client, patient_name="DOE")
     assert "No PACS is configured." in html(coordinator_client.get("/studies/new/"))
-    page = html(coordinator_client.get("/studies/pacs/status/", {"uid": "1.2.3"}))
+    page = html(coordinator_client.get("/studies/pacs/in-pacs/", {"uid": "1.2.3"}))
     assert "No PACS is configured." in page
 
 
@@ -247,12 +247,12 @@ def test_in_pacs_counts_series_and_images_with_the_modalities(
 ) -> None:
     smith = find("SMITH^ANNA")
     response = coordinator_client.get(
-        "/studies/pacs/status/", {"uid": smith.study_instance_uid}, headers={"HX-Request": "true"}
+        "/studies/pacs/in-pacs/", {"uid": smith.study_instance_uid}, headers={"HX-Request": "true"}
     )
     page = " ".join(html(response).split())
     assert "<strong>In PACS:</strong> 2 series, 3 images (CT, PT)" in page
     assert "<html" not in page  # the fragment only
-    page = html(coordinator_client.get("/studies/pacs/status/", {"uid": "1.2.3.4"}))
+    page = html(coordinator_client.get("/studies/pacs/in-pacs/", {"uid": "1.2.3.4"}))
     assert "Not found in PACS" in page
     assert "<html" in page
 
@@ -265,7 +265,7 @@ def test_the_detail_page_loads_in_pacs_after_the_page(
     page = html(coordinator_client.get(f"/studies/{study.study_id}/"))
     assert 'hx-trigger="load"' in page
     assert (
-        f"/studies/pacs/status/?uid={study.study_instance_uid}&amp;study_id={study.study_id}"
+        f"/studies/pacs/in-pacs/?uid={study.study_instance_uid}&amp;study_id={study.study_id}"
         in page
     )
     assert "In PACS:" not in page  # not asked while the page renders
@@ -281,7 +281,7 @@ def test_an_unreachable_pacs_is_said_in_the_panel_and_the_status(
     page = _search(coordinator_client, patient_name="DOE", study_description="kept")
     assert dicomweb.PacsUnavailable.default_message in page
     assert input_value(page, "study_description") == "kept"
-    page = html(coordinator_client.get("/studies/pacs/status/", {"uid": "1.2.3"}))
+    page = html(coordinator_client.get("/studies/pacs/in-pacs/", {"uid": "1.2.3"}))
     assert "PACS not reachable." in page
 
 
@@ -354,7 +354,7 @@ def test_a_misbehaving_pacs_gets_a_clear_message_and_the_form_values_stay(
     )
     assert response.status_code == 200
     assert message in html(response)
-    status = html(coordinator_client.get("/studies/pacs/status/", {"uid": "1.2.3"}))
+    status = html(coordinator_client.get("/studies/pacs/in-pacs/", {"uid": "1.2.3"}))
     assert "PACS not reachable." in status
 
 

@@ -21,7 +21,7 @@ READ_ONLY = {
     "/studies/by-uid/x/",
     "/studies/lookup/",
     "/studies/pacs/",  # Find in PACS: Observers may search (issue 12)
-    "/studies/pacs/status/",
+    "/studies/pacs/in-pacs/",
 }
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}

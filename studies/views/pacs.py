@@ -247,7 +247,7 @@ def dicom_file_read(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def pacs_status(request: HttpRequest) -> HttpResponse:
-    """`/studies/pacs/status/?uid=…&study_id=…`: whether the PACS has the study's images,
+    """`/studies/pacs/in-pacs/?uid=…&study_id=…`: whether the PACS has the study's images,
     loaded after the detail page (never an error page)."""
     uid = request.GET.get("uid", "").strip()[:200]
     study_id = request.GET.get("study_id", "").strip()[:100]
