@@ -1,8 +1,8 @@
 """`python -m devservices --with postgres,redis -- COMMAND ...`
 
 Starts the named services, runs COMMAND with each service's URL in its environment variable
-(postgres → DATABASE_URL, redis → REDIS_URL), stops the services when COMMAND ends (or on
-Ctrl+C / SIGTERM), and exits with COMMAND's exit code.
+(postgres → DATABASE_URL, redis → REDIS_URL, orthanc → DICOMWEB_URL), stops the services when
+COMMAND ends (or on Ctrl+C / SIGTERM), and exits with COMMAND's exit code.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import sys
 from contextlib import ExitStack
 from types import FrameType, ModuleType
 
-from devservices import postgres, redis
+from devservices import orthanc, postgres, redis
 from devservices.base import ServiceUnavailable
 
-SERVICES: dict[str, ModuleType] = {"postgres": postgres, "redis": redis}
+SERVICES: dict[str, ModuleType] = {"postgres": postgres, "redis": redis, "orthanc": orthanc}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,24 +49,29 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 module = SERVICES[name]
                 env[module.ENV_VAR] = stack.enter_context(module.running())
-            child = subprocess.Popen(command, env=env)  # noqa: S603
+            # Its own process group, so that stopping reaches its children too (runserver's
+            # reloader, a `bash -c` pipeline).
+            child = subprocess.Popen(command, env=env, process_group=0)  # noqa: S603
             try:
                 return child.wait()
             except KeyboardInterrupt:
-                return _stop(child)
+                return _stop_group(child)
     except ServiceUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def _stop(child: subprocess.Popen[bytes]) -> int:
-    """Ask COMMAND to stop as Ctrl+C would (SIGINT), then insist (SIGTERM, SIGKILL): a command
-    started from a background job ignores SIGINT, and the services must not outlive it."""
-    for signum, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+def _stop_group(child: subprocess.Popen[bytes]) -> int:
+    """Ctrl+C for the command's whole group; SIGTERM, then SIGKILL, if it does not stop
+    (a command started in the background ignores SIGINT)."""
+    for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         try:
-            child.send_signal(signum)
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
             return child.wait(timeout=grace)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        except subprocess.TimeoutExpired:
             continue
     return child.wait()
 

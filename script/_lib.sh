@@ -87,3 +87,11 @@ install_node_packages() {
   npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
   echo "$digest" >"$stamp"
 }
+
+# ensure_orthanc: Orthanc and its DICOMweb plugin (the PACS tests and the demo PACS), installed
+# as root when missing. Not root: prints the apt-get command and returns 1.
+ensure_orthanc() {
+  local plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
+  ensure_package Orthanc orthanc orthanc-dicomweb || return 1
+  [ -e "$plugin" ] || ensure_package "$plugin" orthanc-dicomweb
+}

@@ -1,6 +1,6 @@
 from django.urls import include, path, register_converter
 
-from studies.views import assignees, create, detail, manage, unsent, worklist
+from studies.views import assignees, create, detail, manage, pacs, unsent, worklist
 from viewer_admin.converters import RowIdConverter
 
 register_converter(RowIdConverter, "row_id")
@@ -28,6 +28,11 @@ urlpatterns = [
     path("studies/assignees/", assignees.assignee_search, name="assignee_search"),
     path("studies/lookup/", detail.study_lookup, name="study_lookup"),
     path("studies/unsent/", include(unsent_urls)),
+    # PACS (issue 12): before studies/<study_id>/, which would take "pacs" as an id.
+    path("studies/pacs/", pacs.pacs_find, name="pacs_find"),
+    path("studies/pacs/use/", pacs.pacs_use, name="pacs_use"),
+    path("studies/pacs/file/", pacs.dicom_file_read, name="dicom_file_read"),
+    path("studies/pacs/in-pacs/", pacs.pacs_status, name="pacs_status"),
     path("studies/by-uid/<str:study_instance_uid>/", detail.study_by_uid, name="study_by_uid"),
     path("studies/<str:study_id>/", include(study_urls)),
 ]

@@ -20,9 +20,11 @@ from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
 
+# Service fixtures that start real processes, one module each.
 pytest_plugins = [
     "tests.services.app_instances",
     "tests.services.oidc_provider",
+    "tests.services.orthanc",  # a real Orthanc PACS
     "tests.services.redis",
     "tests.services.script_server",
     "tests.services.task_worker",  # the real task worker (study imports)
@@ -32,7 +34,6 @@ pytest_plugins = [
 # thread with a running loop unless told that this is intended (tests only).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# Service fixtures that start real processes, one module each.
 PASSWORD = "correct-horse-battery"
 
 

@@ -34,6 +34,8 @@ READ_ONLY = {
     "/studies/lookup/",
     "/studies/assignees/",
     "/imports/export.csv",
+    "/studies/pacs/",  # Find in PACS: Observers may search (issue 12)
+    "/studies/pacs/in-pacs/",
 }
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
@@ -52,6 +54,8 @@ MUTATING = {
     "/imports/new/",  # study imports
     "/imports/1/send/",
     "/imports/1/cancel/",
+    "/studies/pacs/use/",
+    "/studies/pacs/file/",
 }
 
 

@@ -413,6 +413,27 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 # A pasted block arrives as a form field: allow the import's limit plus room for the rest.
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 
+# --- PACS (DICOMweb) ------------------------------------------------------------------------
+
+# The clinic's PACS, for "Find in PACS" and the detail page's "In PACS?": the DICOMweb
+# (QIDO-RS) root, e.g. http://127.0.0.1:8042/dicom-web. Empty (the default): those features
+# say "No PACS is configured" and nothing else changes. script/server starts a demo Orthanc
+# and sets it. Credentials: HTTP basic (user name and password) or a bearer token (which wins
+# when both are set); they stay on the server.
+DICOMWEB_URL = env_str("DICOMWEB_URL")
+DICOMWEB_USERNAME = env_str("DICOMWEB_USERNAME")
+DICOMWEB_PASSWORD = env_str("DICOMWEB_PASSWORD")
+DICOMWEB_TOKEN = env_str("DICOMWEB_TOKEN")
+DICOMWEB_TIMEOUT_SECONDS = env_float("DICOMWEB_TIMEOUT_SECONDS", 10.0)
+DICOMWEB_CONNECT_TIMEOUT_SECONDS = env_float("DICOMWEB_CONNECT_TIMEOUT_SECONDS", 3.0)
+# DICOM attributes (keywords) that "Use this study" and "Read from DICOM file" copy into
+# metadata rows. Patient name and ID are never copied unless listed here.
+DICOMWEB_METADATA_ATTRIBUTES = env_list(
+    "DICOMWEB_METADATA_ATTRIBUTES", ["AccessionNumber", "ModalitiesInStudy", "StudyDate"]
+)
+# Results per page of "Find in PACS" (at most 100).
+DICOMWEB_RESULT_LIMIT = min(100, max(1, int(env_float("DICOMWEB_RESULT_LIMIT", 20))))
+
 # --- Logging ---------------------------------------------------------------------------------
 
 # No log line carries a Study Instance UID, a name, an email or a description: every handler

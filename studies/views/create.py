@@ -20,6 +20,7 @@ from studies.forms import (
     unbound_copy,
 )
 from studies.http import AuthenticatedRequest
+from studies.pacs_forms import metadata_rows_from_query  # PACS hand-back (issue 12)
 from studies.roles import coordinator_required
 from studies.submissions import submission_create
 from studies.viewer_api import UserRef
@@ -74,7 +75,9 @@ def study_create(request: AuthenticatedRequest) -> HttpResponse:
     options: dict[str, Any] = {"customers": customers, "customers_error": customers_error}
     if request.method == "GET":
         form = StudyCreateForm(initial=study_form_initial(request.GET), **options)
-        return _render(request, form, MetadataFormSet())
+        # Metadata rows handed back by "Find in PACS" / "Read from DICOM file" (issue 12).
+        metadata = MetadataFormSet(initial=metadata_rows_from_query(request.GET))
+        return _render(request, form, metadata)
 
     form = StudyCreateForm(request.POST, **options)
     metadata = MetadataFormSet(request.POST)
