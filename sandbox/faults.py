@@ -16,7 +16,9 @@ Kinds (§12.23 and the issue's list):
 - `malformed_json`: answer 200 with `Content-Type: application/json` and a body that is not JSON.
 - `commit_then_fail`: carry the request out for real, then answer 502 (`mode: "status"`, the
   default) or, with `mode: "drop"`, announce the full Content-Length, send half of the body and
-  shut the connection down, so the client sees a transport error.
+  shut the connection down, so the client sees a transport error, or, with `mode:
+  "malformed"`, answer the real status with a body that is not JSON (a reply mangled on its
+  way back: the change is made, the answer unreadable).
 
 Every fault counts the requests it was applied to (`applied`), so a persistent fault doubles as
 a counter of the calls that reach the API.
@@ -54,7 +56,7 @@ HTTP_METHODS: Final = ("GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS
 MAX_COUNT: Final = 10_000
 MAX_SECONDS: Final = 600.0
 FAULT_STATUSES: Final = (500, 502, 503)
-COMMIT_MODES: Final = ("status", "drop")
+COMMIT_MODES: Final = ("status", "drop", "malformed")
 MALFORMED_BODY: Final = b'{"studies": [{"studyId": "stu_'
 
 
@@ -131,7 +133,7 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
     elif kind == Kind.COMMIT_THEN_FAIL:
         mode = body.get("mode", "status")
         if mode not in COMMIT_MODES:
-            errors.add("mode", "must be status or drop")
+            errors.add("mode", "must be status, drop or malformed")
         options["mode"] = mode
 
     errors.raise_if_any()
@@ -302,6 +304,10 @@ def apply_fault(
         return HttpResponse(MALFORMED_BODY, content_type="application/json")
     # commit_then_fail: the work is done (and committed) whatever the client then sees.
     done = work()
+    if options.get("mode") == "malformed":
+        return HttpResponse(
+            MALFORMED_BODY, status=done.status_code, content_type="application/json"
+        )
     if options.get("mode") == "drop":
         dropped = _dropped_connection(request, done)
         if dropped is not None:

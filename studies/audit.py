@@ -6,10 +6,23 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.models import User
+from django.db.models import Q
 from django.utils import timezone
 
-from studies.models import AuditEntry
-from studies.viewer_api import ViewerAPIError
+from studies.models import AuditEntry, Submission
+from studies.viewer_api import (
+    NotApplied,
+    OutcomeUnknown,
+    Study,
+    StudyCreate,
+    ViewerAPIError,
+    expected_create,
+    state_digest,
+    study_state,
+)
+from studies.viewer_api.readback import Expected
+
+CONFIRMED_LATER = "Confirmed later: the study showed the change when it was read again."
 
 
 @contextmanager
@@ -20,11 +33,15 @@ def audited(
     study_id: str = "",
     study_instance_uid: str = "",
     changed_fields: Iterable[str] = (),
+    expected: Expected | None = None,
 ) -> Iterator[AuditEntry]:
     """Record one mutating call: written (pending) before the block, completed after it.
 
     The block may fill in `entry.study_id` / `entry.study_instance_uid` once it learns them
     (a create learns its study id from the answer). Field names are recorded, never values.
+    An `OutcomeUnknown` leaves the entry "unconfirmed", with a digest of `expected` (what the
+    study shows once the change is made) for a later read to confirm it; a `NotApplied` is a
+    failure that reading back established.
     """
     entry = AuditEntry.objects.create(
         user=user,
@@ -32,9 +49,17 @@ def audited(
         study_id=study_id,
         study_instance_uid=study_instance_uid,
         changed_fields=sorted(changed_fields),
+        expected_fields=sorted(expected or ()),
+        expected_digest=state_digest(expected) if expected else "",
     )
     try:
         yield entry
+    except OutcomeUnknown as exc:
+        _finish(entry, AuditEntry.Outcome.UNCONFIRMED, exc.message)
+        raise
+    except NotApplied as exc:
+        _finish(entry, AuditEntry.Outcome.FAILURE, f"Not applied (read back). {exc.message}")
+        raise
     except ViewerAPIError as exc:
         _finish(entry, AuditEntry.Outcome.FAILURE, exc.message)
         raise
@@ -51,6 +76,60 @@ def _finish(entry: AuditEntry, outcome: AuditEntry.Outcome, message: str) -> Non
     entry.save()
 
 
-def study_history(*, study_id: str) -> list[AuditEntry]:
-    """The audit entries of one study, newest first, with their users."""
-    return list(AuditEntry.objects.filter(study_id=study_id).select_related("user")[:100])
+def study_history(*, study_id: str, read: Study | None = None) -> list[AuditEntry]:
+    """The audit entries of one study, newest first, with their users. `read` is the study as
+    the API just returned it: then creates whose answer was lost are found by its UID, and the
+    unconfirmed entries it confirms are completed (`confirm_from_read`)."""
+    where = Q(study_id=study_id)
+    if read is not None:
+        where |= Q(study_id="", study_instance_uid=read.study_instance_uid)
+    entries = list(AuditEntry.objects.filter(where).select_related("user")[:100])
+    if read is not None:
+        confirm_from_read(read, entries)
+    return entries
+
+
+def confirm_from_read(study: Study, entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """Complete the unconfirmed entries among `entries` whose change `study` (as the API
+    returns it now) shows; returns them. A confirmed create also completes the attempts
+    (`Submission`) it was made for."""
+    confirmed = []
+    for entry in entries:
+        if entry.outcome != AuditEntry.Outcome.UNCONFIRMED or not entry.expected_digest:
+            continue
+        if state_digest(study_state(study, entry.expected_fields)) != entry.expected_digest:
+            continue
+        entry.study_id = study.study_id
+        _finish(entry, AuditEntry.Outcome.SUCCESS, CONFIRMED_LATER)
+        confirmed.append(entry)
+        if entry.action == AuditEntry.Action.CREATE:
+            _confirm_submissions(entry, study)
+    return confirmed
+
+
+def _confirm_submissions(entry: AuditEntry, study: Study) -> None:
+    """The user's unconfirmed attempts of this UID with the values `study` shows: created."""
+    attempts = Submission.objects.filter(
+        created_by_id=entry.user_id,
+        study_instance_uid=study.study_instance_uid,
+        status=Submission.Status.UNCONFIRMED,
+    )
+    for attempt in attempts:
+        data = StudyCreate.model_validate(attempt.payload)
+        if state_digest(expected_create(data)) == entry.expected_digest:
+            attempt.status = Submission.Status.CREATED
+            attempt.study_id = study.study_id
+            attempt.error_message = ""
+            attempt.save(update_fields=["status", "study_id", "error_message", "updated_at"])
+
+
+def confirm_create(*, user: User, study: Study) -> None:
+    """A later attempt found that `study` is the one the user's unconfirmed creates of its UID
+    made (same values): complete their entries."""
+    entries = AuditEntry.objects.filter(
+        user=user,
+        action=AuditEntry.Action.CREATE,
+        study_instance_uid=study.study_instance_uid,
+        outcome=AuditEntry.Outcome.UNCONFIRMED,
+    )
+    confirm_from_read(study, entries)

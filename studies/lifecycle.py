@@ -5,6 +5,10 @@ audit entry (who, what, which study, which fields by name) is written before the
 completed with its outcome after it. Callers pass the study as the API returned it just before,
 so the entry carries its Study Instance UID too. Creating a study is
 `studies.submissions.submission_create`, which audits itself.
+
+When a call's answer is lost, the service module reads the study back: the call returns (the
+change was made), raises `NotApplied` (it was not) or `OutcomeUnknown` (nobody can tell yet;
+the entry stays "unconfirmed" until a later read of the study confirms it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def study_edit(*, user: User, study: Study, changes: StudyUpdate) -> Study:
         study_id=study.study_id,
         study_instance_uid=study.study_instance_uid,
         changed_fields=changes.model_fields_set,
+        expected=viewer_api.expected_update(changes),
     ):
         return viewer_api.study_update(study_id=study.study_id, changes=changes)
 
@@ -41,6 +46,7 @@ def study_set_cancelled(*, user: User, study: Study, cancelled: bool) -> ActionR
         action=Action.CANCEL if cancelled else Action.UNCANCEL,
         study_id=study.study_id,
         study_instance_uid=study.study_instance_uid,
+        expected={"isCancelled": cancelled},
     ):
         if cancelled:
             return viewer_api.study_cancel(study_id=study.study_id)

@@ -22,6 +22,9 @@ class Submission(models.Model):
         PENDING = "pending", "Sending"
         CREATED = "created", "Created"
         UNSENT = "unsent", "Not sent (API unavailable)"
+        # The API's answer was lost and a look-up could not tell whether the study was made;
+        # sending it again (same token) finds out without ever making a second study.
+        UNCONFIRMED = "unconfirmed", "Not confirmed (the answer was lost)"
         REJECTED = "rejected", "Rejected by the API"
         DISCARDED = "discarded", "Discarded"
 
@@ -52,6 +55,11 @@ class AuditEntry(models.Model):
     The API records only the API key that made a change; this is where the clinic sees which
     coordinator did what. An entry is written before the call (outcome "pending") and completed
     after it, so a crash in between still leaves a trace. Metadata values are never recorded.
+
+    When the call's answer was lost and reading the study back could not tell what happened, the
+    outcome is "unconfirmed" and `expected_digest` (a one-way digest of the values of
+    `expected_fields` that the study shows once the change is made) lets a later read of the
+    study confirm it (`studies.audit.confirm_from_read`).
     """
 
     class Action(models.TextChoices):
@@ -65,6 +73,7 @@ class AuditEntry(models.Model):
         PENDING = "pending", "Pending"
         SUCCESS = "success", "Succeeded"
         FAILURE = "failure", "Failed"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_entries"
@@ -75,6 +84,8 @@ class AuditEntry(models.Model):
     changed_fields = models.JSONField(default=list, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome, default=Outcome.PENDING)
     error_message = models.TextField(blank=True)
+    expected_fields = models.JSONField(default=list, blank=True)
+    expected_digest = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

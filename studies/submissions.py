@@ -6,8 +6,13 @@ one-time token before calling the API, and records how it ended. A repeated subm
 same token never creates a second study: if the first one created a study, the result points
 at it; if the first one is still being sent, the second waits for it. Attempts that failed
 because the API could not be used (unavailable, rate limited, misconfigured) are kept as
-"unsent" so they can be sent again later with the same token (`submission_retry`) or given
-up (`submission_discard`).
+"unsent", and those whose answer was lost with no way yet to tell whether the study was made
+as "unconfirmed"; both can be sent again later with the same token (`submission_retry`) or
+given up (`submission_discard`). Sent again, an attempt that may have reached the API
+recognises its own study: one with its UID and the same values is "created (confirmed
+later)"; one with other values is a real duplicate, and the outcome says what differs. The
+same token sent with other values after it created its study is not swallowed: the outcome
+says so, and the form can send them as a new study.
 
 Call it outside a database transaction: the attempt must be visible to other requests (and
 survive a crash) while the API call is in flight.
@@ -25,9 +30,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studies import viewer_api
-from studies.audit import audited
+from studies.audit import audited, confirm_create
 from studies.models import AuditEntry, Submission
-from studies.viewer_api import Conflict, InvalidRequest, Study, StudyCreate, ViewerAPIError
+from studies.viewer_api import (
+    Conflict,
+    InvalidRequest,
+    OutcomeUnknown,
+    Study,
+    StudyCreate,
+    ViewerAPIError,
+)
 
 Status = Submission.Status
 
@@ -41,6 +53,9 @@ _sleep = time.sleep  # replaceable in tests
 STALE_PENDING_AFTER = timedelta(minutes=2)
 
 _UNEXPECTED = "Viewer Admin hit an unexpected error while sending the study; it was not created."
+CREATED_BY_AN_EARLIER_ATTEMPT = (
+    "Created by an earlier attempt of this form (confirmed later); nothing new was created."
+)
 
 
 # --- Outcomes: facts for the caller; `studies.views.outcomes` puts them into words ----------
@@ -67,6 +82,28 @@ class AlreadyCreated:
 
 
 @dataclass(frozen=True)
+class ChangedAfterCreate:
+    """This token created the study `study_id` before; what was sent now differs from it and
+    was not sent (the form keeps it, and may send it as a new study with a fresh token)."""
+
+    submission: Submission
+    study_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmedLater:
+    """An attempt sent again (it may have reached the API before) found that a study with its
+    UID and its values exists: `study`, which that earlier attempt created."""
+
+    submission: Submission
+    study: Study
+
+    @property
+    def study_id(self) -> str:
+        return self.study.study_id
+
+
+@dataclass(frozen=True)
 class InProgress:
     """Another request is still sending this token (and took longer than we waited)."""
 
@@ -90,11 +127,13 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Duplicate:
-    """A study with this Study Instance UID exists already: `existing`."""
+    """A study with this Study Instance UID exists already: `existing`, which differs from
+    what was sent in `differs` (coordinator-facing field names; empty: the same values)."""
 
     submission: Submission
     error: Conflict
     existing: Study
+    differs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +144,30 @@ class Unsent:
     error: ViewerAPIError
 
 
-Outcome = Created | AlreadyCreated | InProgress | Expired | Rejected | Duplicate | Unsent
+@dataclass(frozen=True)
+class Unconfirmed:
+    """The API's answer was lost and looking the UID up could not tell whether the study was
+    made; the attempt is kept (status "unconfirmed"): sending it again finds out."""
+
+    submission: Submission
+    error: OutcomeUnknown
+
+
+Outcome = (
+    Created
+    | AlreadyCreated
+    | ChangedAfterCreate
+    | ConfirmedLater
+    | InProgress
+    | Expired
+    | Rejected
+    | Duplicate
+    | Unsent
+    | Unconfirmed
+)
+# Earlier states of an attempt that may have reached the API (its study may exist).
+_MAY_HAVE_REACHED_THE_API = (Status.UNSENT, Status.UNCONFIRMED, Status.PENDING)
+_WAITING = (Status.UNSENT, Status.UNCONFIRMED)
 
 
 # --- The service -----------------------------------------------------------------------------
@@ -126,10 +188,13 @@ def submission_create(
         claim = _claim(user=user, token=token, data=data, payload=payload)
         if claim is None:
             return Expired()
-        submission, claimed = claim
+        submission, claimed, earlier = claim
         if claimed:
-            return _send(submission, user=user, data=data)
+            retry = earlier in _MAY_HAVE_REACHED_THE_API
+            return _send(submission, user=user, data=data, retry=retry)
         if submission.status == Status.CREATED:
+            if submission.payload != payload:
+                return ChangedAfterCreate(submission=submission, study_id=submission.study_id)
             return AlreadyCreated(submission=submission, study_id=submission.study_id)
         if time.monotonic() >= deadline:
             return InProgress(submission=submission)
@@ -142,13 +207,13 @@ def submission_data(submission: Submission) -> StudyCreate:
 
 
 def unsent_submissions(*, user: User) -> list[Submission]:
-    """The user's attempts that could not be sent, newest first."""
-    return list(Submission.objects.filter(created_by=user, status=Status.UNSENT))
+    """The user's attempts that could not be sent or not be confirmed, newest first."""
+    return list(Submission.objects.filter(created_by=user, status__in=_WAITING))
 
 
 def unsent_count(*, user: User) -> int:
-    """How many of the user's attempts could not be sent (one COUNT query)."""
-    return Submission.objects.filter(created_by=user, status=Status.UNSENT).count()
+    """How many of the user's attempts could not be sent or confirmed (one COUNT query)."""
+    return Submission.objects.filter(created_by=user, status__in=_WAITING).count()
 
 
 def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
@@ -159,7 +224,7 @@ def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
     submission = Submission.objects.filter(
         pk=submission_id,
         created_by=user,
-        status__in=(Status.UNSENT, Status.PENDING, Status.CREATED),
+        status__in=(*_WAITING, Status.PENDING, Status.CREATED),
     ).first()
     if submission is None:
         return None
@@ -170,18 +235,19 @@ def submission_discard(*, user: User, submission_id: int) -> bool:
     """Give up one of the user's unsent attempts (it is kept, marked discarded). False when the
     user has no unsent attempt with this id."""
     discarded = Submission.objects.filter(
-        pk=submission_id, created_by=user, status=Status.UNSENT
+        pk=submission_id, created_by=user, status__in=_WAITING
     ).update(status=Status.DISCARDED, updated_at=timezone.now())
     return discarded == 1
 
 
 def _claim(
     *, user: User, token: uuid.UUID, data: StudyCreate, payload: dict[str, object]
-) -> tuple[Submission, bool] | None:
+) -> tuple[Submission, bool, str] | None:
     """Record the attempt as "sending" and own it, or return the attempt another request owns
     (or that already created its study); None for another user's token. Exactly one request
     can own a token at a time: the first by inserting the row (the token is unique), later
-    ones by a conditional UPDATE from a finished, unsuccessful state."""
+    ones by a conditional UPDATE from a finished, unsuccessful state. The third value is the
+    attempt's status before ("" for a new one)."""
     try:
         with transaction.atomic():
             submission = Submission.objects.create(
@@ -191,12 +257,13 @@ def _claim(
                 study_instance_uid=data.study_instance_uid,
                 payload=payload,
             )
-        return submission, True
+        return submission, True, ""
     except IntegrityError:
         submission = Submission.objects.get(token=token)
     if submission.created_by_id != user.pk:
         return None  # someone else's token: never act on (or reveal) their attempt
-    reclaimable = submission.status in (Status.UNSENT, Status.REJECTED, Status.DISCARDED) or (
+    earlier = submission.status
+    reclaimable = earlier in (*_WAITING, Status.REJECTED, Status.DISCARDED) or (
         submission.status == Status.PENDING
         and submission.updated_at < timezone.now() - STALE_PENDING_AFTER
     )
@@ -211,14 +278,14 @@ def _claim(
             updated_at=timezone.now(),
         )
         submission.refresh_from_db()
-        return submission, bool(claimed)
-    return submission, False
+        return submission, bool(claimed), earlier
+    return submission, False, earlier
 
 
-def _send(submission: Submission, *, user: User, data: StudyCreate) -> Outcome:
+def _send(submission: Submission, *, user: User, data: StudyCreate, retry: bool) -> Outcome:
     finished = False
     try:
-        outcome = _call_api(submission, user=user, data=data)
+        outcome = _call_api(submission, user=user, data=data, retry=retry)
         finished = True
         return outcome
     finally:
@@ -226,13 +293,16 @@ def _send(submission: Submission, *, user: User, data: StudyCreate) -> Outcome:
             _finish(submission, Status.UNSENT, _UNEXPECTED)
 
 
-def _call_api(submission: Submission, *, user: User, data: StudyCreate) -> Outcome:
+def _call_api(submission: Submission, *, user: User, data: StudyCreate, retry: bool) -> Outcome:
+    expected = viewer_api.expected_create(data)
+    entry: AuditEntry | None = None
     try:
         with audited(
             user=user,
             action=AuditEntry.Action.CREATE,
             study_instance_uid=data.study_instance_uid,
             changed_fields=data.model_dump(exclude_none=True).keys(),
+            expected=expected,
         ) as entry:
             study = viewer_api.study_create(data=data)
             entry.study_id = study.study_id
@@ -240,15 +310,39 @@ def _call_api(submission: Submission, *, user: User, data: StudyCreate) -> Outco
         _finish(submission, Status.REJECTED, _describe(exc))
         return Rejected(submission=submission, error=exc)
     except Conflict as exc:
-        _finish(submission, Status.REJECTED, exc.message)
         if exc.existing is None:
+            _finish(submission, Status.REJECTED, exc.message)
             return Rejected(submission=submission, error=exc)
-        return Duplicate(submission=submission, error=exc, existing=exc.existing)
+        differs = tuple(viewer_api.differences(exc.existing, expected))
+        if retry and not differs:  # its own study, even if cancelled since
+            return _confirmed_later(submission, entry, user=user, study=exc.existing)
+        if exc.existing.is_cancelled:
+            differs += (viewer_api.FIELD_NAMES["isCancelled"],)
+        _finish(submission, Status.REJECTED, exc.message)
+        return Duplicate(submission=submission, error=exc, existing=exc.existing, differs=differs)
+    except OutcomeUnknown as exc:
+        _finish(submission, Status.UNCONFIRMED, exc.message)
+        return Unconfirmed(submission=submission, error=exc)
     except ViewerAPIError as exc:
         _finish(submission, Status.UNSENT, exc.message)
         return Unsent(submission=submission, error=exc)
     _finish(submission, Status.CREATED, "", study_id=study.study_id)
     return Created(submission=submission, study=study)
+
+
+def _confirmed_later(
+    submission: Submission, entry: AuditEntry | None, *, user: User, study: Study
+) -> ConfirmedLater:
+    """The attempt's own study exists: the attempt, its earlier unconfirmed audit entries and
+    this one (which met the duplicate) are completed."""
+    _finish(submission, Status.CREATED, "", study_id=study.study_id)
+    confirm_create(user=user, study=study)
+    if entry is not None:
+        entry.study_id = study.study_id
+        entry.outcome = AuditEntry.Outcome.SUCCESS
+        entry.error_message = CREATED_BY_AN_EARLIER_ATTEMPT
+        entry.save(update_fields=["study_id", "outcome", "error_message"])
+    return ConfirmedLater(submission=submission, study=study)
 
 
 def _finish(submission: Submission, status: str, message: str, *, study_id: str = "") -> None:

@@ -397,6 +397,14 @@ if PRODUCTION and not (VIEWER_API_BASE_URL and VIEWER_API_KEY):
 VIEWER_LINK_ORIGINS = env_list("VIEWER_LINK_ORIGINS", [origin_of(VIEWER_API_BASE_URL)])
 CONTENT_SECURITY_POLICY = content_security_policy(form_action=VIEWER_LINK_ORIGINS)
 
+# --- Unknown outcomes: reading a study back ---------------------------------------------------
+# When the answer to a change is lost (a timeout after sending, a dropped connection, a 5xx, an
+# unreadable body), Viewer Admin reads the study back before it tells the coordinator anything:
+# at once, then again with growing waits (0.25 s, doubling, at most 2 s each) while the call
+# may still be running on the API, for at most this many seconds in all (default 6). Only when
+# it still cannot tell does it say so ("We could not confirm ...").
+VIEWER_API_READ_BACK_SECONDS = env_float("VIEWER_API_READ_BACK_SECONDS", 6.0)
+
 # --- Study imports (background tasks) --------------------------------------------------------
 
 # Imports are sent by Django's tasks framework (the django-tasks backport) with its database

@@ -15,6 +15,7 @@ The package reads in the order of a request:
 - `transport`: the one httpx client (retries, backoff, Retry-After, error mapping, logging).
 - `client`: the process-wide client (`get_client`, `set_client`; rebuilt on settings change).
 - `parsing`, `pagination`: answers into models; list pages and walking them.
+- `readback`: what a mutating call whose answer was lost really did (reading the study back).
 - `studies`, `users`, `customers`: the endpoint functions, per resource.
 - `cache`: short-lived caching of reads through the Django cache.
 """
@@ -26,7 +27,9 @@ from studies.viewer_api.exceptions import (
     BadResponse,
     Conflict,
     InvalidRequest,
+    NotApplied,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     Unavailable,
     ViewerAPIError,
@@ -37,6 +40,14 @@ from studies.viewer_api.params import (
     StudyFilters,
     StudyUpdate,
     UserFilters,
+)
+from studies.viewer_api.readback import (
+    FIELD_NAMES,
+    differences,
+    expected_create,
+    expected_update,
+    state_digest,
+    study_state,
 )
 from studies.viewer_api.responses import (
     ActionResult,
@@ -73,6 +84,7 @@ from studies.viewer_api.rules import (
     metadata_problems,
 )
 from studies.viewer_api.studies import (
+    DUPLICATE_UID,
     study_cancel,
     study_create,
     study_get,
@@ -90,6 +102,8 @@ __all__ = [
     "CUSTOMER_ID_PATTERN",
     "DESCRIPTION_MAX_LENGTH",
     "DICOM_UID_MAX_LENGTH",
+    "DUPLICATE_UID",
+    "FIELD_NAMES",
     "LIST_LIMIT_MAX",
     "METADATA_KEY_MAX_LENGTH",
     "METADATA_MAX_PAIRS",
@@ -112,7 +126,9 @@ __all__ = [
     "InvalidRequest",
     "Limit",
     "Metadata",
+    "NotApplied",
     "NotFound",
+    "OutcomeUnknown",
     "Page",
     "RateLimited",
     "Severity",
@@ -133,16 +149,21 @@ __all__ = [
     "customers_active",
     "customers_all",
     "dicom_uid_problem",
+    "differences",
+    "expected_create",
+    "expected_update",
     "get_client",
     "metadata_problems",
     "ping",
     "set_client",
+    "state_digest",
     "study_cancel",
     "study_create",
     "study_get",
     "study_get_by_uid",
     "study_list",
     "study_pages",
+    "study_state",
     "study_uncancel",
     "study_update",
     "study_viewer_url",

@@ -125,12 +125,38 @@ class BadResponse(ViewerAPIError):
     )
 
 
-class OutcomeUnknown(Unavailable):
-    """Internal: an outcome that leaves a create in doubt (the request may have reached the
-    API). Callers see an `Unavailable`; `study_create` looks the UID up first."""
+class OutcomeUnknown(ViewerAPIError):
+    """A mutating call whose answer was lost: the request may have reached the API and been
+    carried out, or not. Raised for a timeout after sending, a dropped connection, a 408 or
+    5xx answer, and a 2xx answer that cannot be read. Never for a GET (a read is retried).
 
-    def __init__(self, *, in_flight: bool = False, **context: Unpack[ErrorContext]) -> None:
-        super().__init__(**context)
+    The endpoint functions read the study back before letting it out; when it does reach a
+    caller, that read-back could not tell either (`read_back` says why: "unchanged" while the
+    call may still be running, or "failed")."""
+
+    default_message = (
+        "The Viewer API's answer was lost (it timed out, dropped the connection or sent an "
+        "error), so Viewer Admin cannot tell whether the change was made."
+    )
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        in_flight: bool = False,
+        **context: Unpack[ErrorContext],
+    ) -> None:
+        super().__init__(message, **context)
         # No answer came (timeout, dropped connection) or a gateway gave up waiting (502,
         # 504): the API may still be carrying the request out.
         self.in_flight = in_flight
+        self.read_back = ""
+
+
+class NotApplied(Unavailable):
+    """A mutating call whose answer was lost (`cause`), and a read-back of the study that shows
+    the change was not made: nothing happened, and the call can safely be made again."""
+
+    def __init__(self, cause: OutcomeUnknown) -> None:
+        super().__init__(status_code=cause.status_code, code=cause.code, body=cause.body)
+        self.cause = cause

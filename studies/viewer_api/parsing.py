@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from studies.viewer_api.exceptions import BadResponse
+from studies.viewer_api.exceptions import BadResponse, OutcomeUnknown
 from studies.viewer_api.transport import logger
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -22,6 +22,15 @@ def parse(model: type[Model], data: Any) -> Model:
             ", ".join(sorted({_safe_location(e["loc"]) for e in exc.errors()})),
         )
         raise BadResponse() from None
+
+
+def parse_mutation(model: type[Model], data: Any) -> Model:
+    """`parse` for the answer to a mutating call: a 2xx answer that does not fit says the call
+    went through, but not what it did, so the outcome is unknown (the caller reads back)."""
+    try:
+        return parse(model, data)
+    except BadResponse:
+        raise OutcomeUnknown() from None
 
 
 def _safe_location(loc: tuple[int | str, ...]) -> str:

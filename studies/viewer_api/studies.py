@@ -1,4 +1,7 @@
-"""Studies (§6): create (never sent twice), read, update, list, cancel, uncancel, open."""
+"""Studies (§6): create (never sent twice), read, update, list, cancel, uncancel, open.
+
+Every mutating call whose answer is lost reads the study back before it returns or raises
+(`studies.viewer_api.readback`): the result is what the API really did."""
 
 from __future__ import annotations
 
@@ -6,62 +9,57 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from studies.viewer_api.client import get_client
-from studies.viewer_api.exceptions import Conflict, NotFound, OutcomeUnknown, ViewerAPIError
+from studies.viewer_api.exceptions import Conflict, OutcomeUnknown, ViewerAPIError
 from studies.viewer_api.pagination import fetch_page, walk
 from studies.viewer_api.params import StudyCreate, StudyFilters, StudyUpdate
-from studies.viewer_api.parsing import parse
+from studies.viewer_api.parsing import parse, parse_mutation
+from studies.viewer_api.readback import expected_create, expected_update, read_back
 from studies.viewer_api.responses import ActionResult, Page, Study, UrlResult
-from studies.viewer_api.transport import ViewerAPI, logger
+from studies.viewer_api.transport import logger
 
 _STUDY_NOT_FOUND: Final = (
     "The Viewer API has no such study. It may have been removed, or the link is out of date."
 )
-# When a create may still be running on the API, the UID is looked up again after these waits
-# while the API says it does not know it yet.
-_RECOVERY_WAITS: Final = (0.5, 1.5)
+DUPLICATE_UID: Final = "A study with this Study Instance UID already exists."
 
 
 def study_create(*, data: StudyCreate) -> Study:
     """Create a study. Never sends twice: when the outcome is unknown (timeout after sending,
-    dropped connection, 408/5xx) it looks the UID up, and a study with the submitted values is
-    the result; otherwise the original error stands. A duplicate UID raises Conflict carrying
-    the existing study (other conflicts keep the API's message and carry none)."""
-    client = get_client()
+    dropped connection, 408/5xx, an unreadable answer) it reads the UID back (`read_back`): a
+    study with the submitted values is the result, one with other values a duplicate, none a
+    `NotApplied` once the API has finished with the call; otherwise `OutcomeUnknown`. A
+    duplicate UID raises Conflict carrying the existing study (other conflicts keep the API's
+    message and carry none)."""
+    # A study this call just made is not cancelled: a cancelled one was there before.
+    expected = {**expected_create(data), "isCancelled": False}
     try:
-        body = client.request("POST", "/v1/viewer/studies", json=data.wire())
+        return parse_mutation(
+            Study, get_client().request("POST", "/v1/viewer/studies", json=data.wire())
+        )
     except OutcomeUnknown as exc:
-        found = _recover_created(client, data, in_flight=exc.in_flight)
-        if found is None:
-            raise
-        logger.info("viewer_api create outcome recovered by UID lookup")
-        return found
+        lost = exc
+
+        def other(existing: Study) -> None:
+            raise _duplicate(existing, lost) from lost
+
+        return read_back(
+            lost, lambda: _get_by_uid(data.study_instance_uid), expected, on_other=other
+        )
     except Conflict as exc:
         existing = _find_by_uid(data.study_instance_uid)
         if existing is None:
             raise
-        raise Conflict(
-            "A study with this Study Instance UID already exists.",
-            existing=existing,
-            status_code=exc.status_code,
-            code=exc.code,
-            body=exc.body,
-        ) from None
-    return parse(Study, body)
+        raise _duplicate(existing, exc) from None
 
 
-def _recover_created(client: ViewerAPI, data: StudyCreate, *, in_flight: bool) -> Study | None:
-    """The study this create made, if a lookup by UID finds it with the submitted values."""
-    for wait in (0.0, *(_RECOVERY_WAITS if in_flight else ())):
-        if wait:
-            client.sleep(wait)
-        try:
-            found = study_get_by_uid(study_instance_uid=data.study_instance_uid)
-        except NotFound:
-            continue
-        except ViewerAPIError:
-            return None
-        return found if _matches(found, data) else None
-    return None
+def _duplicate(existing: Study, cause: ViewerAPIError) -> Conflict:
+    return Conflict(
+        DUPLICATE_UID,
+        existing=existing,
+        status_code=cause.status_code,
+        code=cause.code,
+        body=cause.body,
+    )
 
 
 def _find_by_uid(study_instance_uid: str) -> Study | None:
@@ -71,18 +69,23 @@ def _find_by_uid(study_instance_uid: str) -> Study | None:
         return None
 
 
-def _matches(study: Study, data: StudyCreate) -> bool:
-    """Whether a study found by UID is the one this create asked for (a new study is never
-    cancelled; every submitted value must be there, unsent optional ones empty)."""
-    return (
-        not study.is_cancelled
-        and study.severity == data.severity
-        and study.study_description == data.study_description
-        and (study.assigned_to.user_id if study.assigned_to else None) == data.assigned_to
-        and (study.express_customer.express_customer_id if study.express_customer else None)
-        == data.express_customer_id
-        and (study.metadata or {}) == (data.metadata or {})
+def _get_by_uid(study_instance_uid: str) -> Study:
+    """A read-back by UID: one attempt, `read_back` backs off itself."""
+    body = get_client().request(
+        "GET",
+        "/v1/viewer/studies/by-uid/{studyInstanceUid}",
+        path_params={"studyInstanceUid": study_instance_uid},
+        retry=False,
     )
+    return parse(Study, body)
+
+
+def _get(study_id: str) -> Study:
+    """A read-back by id: one attempt, `read_back` backs off itself."""
+    body = get_client().request(
+        "GET", "/v1/viewer/studies/{studyId}", path_params={"studyId": study_id}, retry=False
+    )
+    return parse(Study, body)
 
 
 def study_get(*, study_id: str) -> Study:
@@ -106,14 +109,18 @@ def study_get_by_uid(*, study_instance_uid: str) -> Study:
 
 
 def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
-    body = get_client().request(
-        "PATCH",
-        "/v1/viewer/studies/{studyId}",
-        path_params={"studyId": study_id},
-        json=changes.wire(),
-        not_found=_STUDY_NOT_FOUND,
-    )
-    return parse(Study, body)
+    """Apply `changes`; an unknown outcome is read back (`NotApplied` / `OutcomeUnknown`)."""
+    try:
+        body = get_client().request(
+            "PATCH",
+            "/v1/viewer/studies/{studyId}",
+            path_params={"studyId": study_id},
+            json=changes.wire(),
+            not_found=_STUDY_NOT_FOUND,
+        )
+        return parse_mutation(Study, body)
+    except OutcomeUnknown as exc:
+        return read_back(exc, lambda: _get(study_id), expected_update(changes))
 
 
 def study_list(*, filters: StudyFilters | None = None, cursor: str | None = None) -> Page[Study]:
@@ -137,14 +144,31 @@ def _study_action(path: str, study_id: str) -> Any:
     )
 
 
+def _set_cancelled(path: str, study_id: str, *, cancelled: bool) -> ActionResult:
+    try:
+        return parse_mutation(ActionResult, _study_action(path, study_id))
+    except OutcomeUnknown as exc:
+        read_back(exc, lambda: _get(study_id), {"isCancelled": cancelled})
+        return ActionResult(success=True)
+
+
 def study_cancel(*, study_id: str) -> ActionResult:
-    return parse(ActionResult, _study_action("/v1/viewer/studies/cancel", study_id))
+    """Cancel; an unknown outcome is read back (`NotApplied` / `OutcomeUnknown`)."""
+    return _set_cancelled("/v1/viewer/studies/cancel", study_id, cancelled=True)
 
 
 def study_uncancel(*, study_id: str) -> ActionResult:
-    return parse(ActionResult, _study_action("/v1/viewer/studies/uncancel", study_id))
+    """Uncancel; an unknown outcome is read back (`NotApplied` / `OutcomeUnknown`)."""
+    return _set_cancelled("/v1/viewer/studies/uncancel", study_id, cancelled=False)
 
 
 def study_viewer_url(*, study_id: str) -> str:
-    """A one-off link that opens the study in the Avara Viewer (§6.7). Never cache it."""
-    return parse(UrlResult, _study_action("/v1/viewer/studies/reroute-url", study_id)).url
+    """A one-off link that opens the study in the Avara Viewer (§6.7). Never cache it. Asking
+    for a link changes nothing in the study, so when an answer is lost it is asked for once
+    more (a link that was made but never arrived is simply never used)."""
+    path = "/v1/viewer/studies/reroute-url"
+    try:
+        return parse_mutation(UrlResult, _study_action(path, study_id)).url
+    except OutcomeUnknown:
+        logger.info("viewer_api reroute-url answer lost; asking once more")
+        return parse_mutation(UrlResult, _study_action(path, study_id)).url

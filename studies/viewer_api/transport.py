@@ -114,8 +114,11 @@ class ViewerAPI:
     # One call, mapped to data or to our exceptions. Only GETs are retried (connection errors,
     # timeouts, 408, 429, 5xx), at most _MAX_ATTEMPTS times and never after the retry budget:
     # a wait the API asks for (Retry-After) is honoured, and when it would overrun the budget
-    # the call gives up at once. `template` is the path with placeholders; it is what gets
-    # logged, never the real path (which may hold a UID).
+    # the call gives up at once (`retry=False`: a read-back, whose caller backs off itself).
+    # A mutating call whose answer is lost after it was sent (timeout, dropped connection,
+    # 408/5xx, an unreadable 2xx body) raises OutcomeUnknown: the API may have done it.
+    # `template` is the path with placeholders; it is what gets logged, never the real path
+    # (which may hold a UID).
     def request(
         self,
         method: str,
@@ -125,9 +128,12 @@ class ViewerAPI:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, Any] | None = None,
         not_found: str | None = None,
+        retry: bool | None = None,
     ) -> Any:
         path = template.format(**{k: _segment(v) for k, v in (path_params or {}).items()})
-        retry = method == "GET"
+        mutating = method != "GET"
+        if retry is None:
+            retry = not mutating
         deadline = time.monotonic() + _RETRY_BUDGET_SECONDS
         attempt = 0
         while True:
@@ -139,15 +145,15 @@ class ViewerAPI:
             except httpx.RequestError as exc:
                 self._log(method, template, type(exc).__name__, started, attempt)
                 error: ViewerAPIError = (
-                    Unavailable(status_code=None)
-                    if isinstance(exc, _ERRORS_BEFORE_SENDING)
-                    else OutcomeUnknown(status_code=None, in_flight=True)
+                    OutcomeUnknown(status_code=None, in_flight=True)
+                    if mutating and not isinstance(exc, _ERRORS_BEFORE_SENDING)
+                    else Unavailable(status_code=None)
                 )
             else:
                 self._log(method, template, response.status_code, started, attempt)
                 if response.is_success:
-                    return self._json(response)
-                error = _error_from_response(response, not_found=not_found)
+                    return self._json(response, mutating=mutating)
+                error = _error_from_response(response, not_found=not_found, mutating=mutating)
                 retry_after = _retry_after(response)
             if not (retry and _retryable(error) and attempt < _MAX_ATTEMPTS):
                 raise error
@@ -157,10 +163,12 @@ class ViewerAPI:
             self.sleep(wait)
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response, *, mutating: bool) -> Any:
         try:
             return response.json()
         except ValueError:  # not JSON, or not UTF-8
+            if mutating:  # a success we cannot read: done, probably, but unconfirmed
+                raise OutcomeUnknown(status_code=response.status_code) from None
             raise BadResponse(status_code=response.status_code) from None
 
     @staticmethod
@@ -220,7 +228,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_from_response(
-    response: httpx.Response, *, not_found: str | None = None
+    response: httpx.Response, *, not_found: str | None = None, mutating: bool = False
 ) -> ViewerAPIError:
     """Translate an error status to our hierarchy, keeping the API's message and details."""
     status = response.status_code
@@ -243,7 +251,9 @@ def _error_from_response(
     if status == 429:
         return RateLimited(retry_after=_retry_after(response), **context)
     if status == 408 or status >= 500:
-        return OutcomeUnknown(in_flight=status in (502, 504), **context)
+        if mutating:
+            return OutcomeUnknown(in_flight=status in (502, 504), **context)
+        return Unavailable(**context)
     return ViewerAPIError(message, **context)
 
 

@@ -35,7 +35,8 @@ def study_detail(request: HttpRequest, study_id: str) -> HttpResponse:
     """`/studies/<study_id>/`: the study as the API returns it, and what Viewer Admin's users
     did to it (the audit trail)."""
     study = fetch_study(study_id)
-    context = {"study": study, "history": study_history(study_id=study.study_id)}
+    # Reading the history is a later read of the study: it completes unconfirmed entries.
+    context = {"study": study, "history": study_history(study_id=study.study_id, read=study)}
     return TemplateResponse(request, "studies/study_detail.html", context)
 
 

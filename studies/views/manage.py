@@ -3,7 +3,10 @@
 
 Every action first loads the study from the API (a study it does not know is the 404 page
 before anything is sent, and the audit entry gets its UID), then makes one audited call
-through `studies.lifecycle`.
+through `studies.lifecycle`. When the call's answer is lost, the service has read the study
+back before anything is said: the change was made (the success message), was not
+(`NotApplied`: "not saved", which is then true), or nobody can tell yet (`OutcomeUnknown`:
+"We could not confirm whether … — check the study", never "not saved").
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,11 +34,19 @@ from studies.forms import (
 )
 from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
-from studies.viewer_api import InvalidRequest, NotFound, Study, ViewerAPIError, ViewerStatus
+from studies.viewer_api import (
+    InvalidRequest,
+    NotApplied,
+    NotFound,
+    OutcomeUnknown,
+    Study,
+    ViewerAPIError,
+    ViewerStatus,
+)
 from studies.views.create import study_form_context
 from studies.views.detail import fetch_study
 from studies.views.errors import APIUnavailable, StudyNotFound
-from studies.views.outcomes import Banner
+from studies.views.outcomes import Banner, unconfirmed_text, unconfirmed_title
 
 EDIT_TEMPLATE = "studies/study_edit.html"
 CONFIRM_TEMPLATE = "studies/study_confirm.html"
@@ -111,6 +123,10 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     except InvalidRequest as exc:
         form.add_api_errors(exc, metadata=metadata)
         return _render_edit(request, study_id, study, form, metadata)
+    except OutcomeUnknown as exc:
+        text = unconfirmed_text(exc, study_id=study_id, kept="Your changes are kept here.")
+        banner = Banner("warning", unconfirmed_title("the changes were saved"), text)
+        return _render_edit(request, study_id, study, form, metadata, banner=banner)
     except ViewerAPIError as exc:
         return _render_edit(request, study_id, study, form, metadata, banner=_not_saved(exc))
     changed = field_labels(changes.model_fields_set)
@@ -120,7 +136,17 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
 
 def _not_saved(error: ViewerAPIError | None) -> Banner:
     message = error.message if error else ViewerAPIError.default_message
+    if isinstance(error, NotApplied):
+        message = f"{NOT_CHANGED} {message}"
     return Banner("error", "The changes were not saved.", f"{message} Your changes are kept.")
+
+
+NOT_CHANGED = "Not changed: reading the study back shows it as it was."
+
+
+def _unconfirmed(request: HttpRequest, error: OutcomeUnknown, study_id: str, what: str) -> None:
+    text = unconfirmed_text(error, study_id=study_id)
+    messages.warning(request, format_html("{} {}", unconfirmed_title(what), text))
 
 
 # --- Mark complete / reopen ----------------------------------------------------------------------
@@ -142,6 +168,14 @@ def study_set_status(request: AuthenticatedRequest, study_id: str) -> HttpRespon
     changes = viewer_api.StudyUpdate(study_viewer_status=status)
     try:
         lifecycle.study_edit(user=request.user, study=study, changes=changes)
+    except OutcomeUnknown as exc:
+        _unconfirmed(request, exc, study_id, "the viewer status was changed")
+    except NotApplied as exc:
+        messages.error(
+            request,
+            "The viewer status was not changed (reading the study back shows it as it was). "
+            f"{exc.message}",
+        )
     except ViewerAPIError as exc:
         messages.error(request, f"The viewer status was not changed. {exc.message}")
     else:
@@ -168,6 +202,12 @@ def _confirm(request: AuthenticatedRequest, study_id: str, *, cancel: bool) -> H
             result = lifecycle.study_set_cancelled(user=request.user, study=study, cancelled=cancel)
         except NotFound as exc:
             raise StudyNotFound(exc.message) from exc
+        except OutcomeUnknown as exc:
+            what = "the study was cancelled" if cancel else "the study was uncancelled"
+            _unconfirmed(request, exc, study_id, what)
+            return redirect("study_detail", study_id=study_id)
+        except NotApplied as exc:
+            context["error"] = f"{NOT_CHANGED} {exc.message}"
         except ViewerAPIError as exc:
             context["error"] = exc.message
         else:

@@ -1,6 +1,8 @@
 """How the outcomes of a create attempt are shown: the one place that turns what
 `studies.submissions` returns into messages, field errors and banners, for the full form, the
 worklist's quick-create (over htmx or as a plain post) and the retry of an unsent attempt.
+It also holds the one wording of an outcome nobody could establish ("We could not confirm
+whether … — check the study"), which the changes to a study (`studies.views.manage`) use too.
 """
 
 from __future__ import annotations
@@ -23,16 +25,19 @@ from studies.forms import (
 )
 from studies.submissions import (
     AlreadyCreated,
+    ChangedAfterCreate,
+    ConfirmedLater,
     Created,
     Duplicate,
     Expired,
     InProgress,
     Outcome,
     Rejected,
+    Unconfirmed,
     Unsent,
     submission_data,
 )
-from studies.viewer_api import Conflict, InvalidRequest, Study, StudyCreate
+from studies.viewer_api import Conflict, InvalidRequest, OutcomeUnknown, Study, StudyCreate
 
 FormT = TypeVar("FormT", bound=StudyBaseForm)
 
@@ -65,9 +70,73 @@ class OnForm(Generic[FormT]):
     created_id: str | None = None
 
 
+# --- Unknown outcomes: the one wording, for creates and for changes to a study -------------
+
+
+def unconfirmed_title(what: str) -> str:
+    """E.g. "We could not confirm whether the study was cancelled — check the study"."""
+    return f"We could not confirm whether {what} — check the study."
+
+
+def _read_back_note(error: OutcomeUnknown) -> str:
+    if error.read_back == "failed":
+        return "Reading the study back did not work either."
+    return "Reading the study back does not show it yet; the Viewer API may still be at it."
+
+
+def unconfirmed_text(error: OutcomeUnknown, *, study_id: str, kept: str = "") -> str:
+    """The detail under `unconfirmed_title` for a change to a study, with the link to it."""
+    return format_html(
+        '{} {} <a href="{}">Check the study</a> before trying again.{}',
+        error.message,
+        _read_back_note(error),
+        reverse("study_detail", kwargs={"study_id": study_id}),
+        f" {kept}" if kept else "",
+    )
+
+
+def unconfirmed_create_text(uid: str, error: OutcomeUnknown) -> str:
+    return format_html(
+        '{} {} <a href="{}">Look the study up by its UID</a>. Your entries are kept, and this '
+        "attempt is listed under Unsent: sending it again finds out, and can never create a "
+        "second study.",
+        error.message,
+        _read_back_note(error),
+        reverse("study_by_uid", kwargs={"study_instance_uid": uid}),
+    )
+
+
+UNCONFIRMED_CREATE = unconfirmed_title("the study was created")
+CONFIRMED_LATER = "The study was created (confirmed later)"
+CHANGED_AFTER_CREATE = "This form had already created a study; what you changed has not been sent."
+
+
 def _created(request: HttpRequest, study: Study) -> HttpResponse:
     messages.success(request, f"Study created: {study.study_description}.")
     return redirect("study_detail", study_id=study.study_id)
+
+
+def _confirmed_later(request: HttpRequest, study: Study) -> HttpResponse:
+    messages.success(
+        request,
+        f"{CONFIRMED_LATER}: {study.study_description}. An earlier attempt had created it; "
+        "nothing new was created.",
+    )
+    return redirect("study_detail", study_id=study.study_id)
+
+
+def _duplicate_text(differs: tuple[str, ...]) -> str:
+    if not differs:
+        return "It has the same values as what you entered."
+    return f"It differs from what you entered in: {', '.join(differs)}."
+
+
+def _changed_text(study_id: str) -> str:
+    return format_html(
+        'The study it created is <a href="{}">here</a> (edit it there to change it). Your new '
+        "entries are kept below: send the form again to create them as a new study.",
+        reverse("study_detail", kwargs={"study_id": study_id}),
+    )
 
 
 def _existing_study_link(study: Study) -> str:
@@ -101,10 +170,24 @@ def on_form(
                 return OnForm(type(form)(prefix=form.prefix), banner=banner, created_id=study_id)
             messages.info(request, "This form had already been sent; here is the study it created.")
             return redirect("study_detail", study_id=study_id)
-        case Duplicate(error=error, existing=existing):
-            form.add_error("study_instance_uid", error.message)
+        case ChangedAfterCreate(study_id=study_id):
+            # The new input stays, under a fresh token, so sending it is a new attempt.
+            banner = Banner("warning", CHANGED_AFTER_CREATE, _changed_text(study_id))
+            fresh = unbound_copy(form, fresh_token=True)
+            return OnForm(fresh, banner=banner, created_id=study_id if inline else None)
+        case ConfirmedLater(study=study):
+            if inline:
+                banner = Banner("success", f"{CONFIRMED_LATER}: {study.study_description}.")
+                fresh = type(form)(prefix=form.prefix)
+                return OnForm(fresh, banner=banner, created_id=study.study_id)
+            return _confirmed_later(request, study)
+        case Duplicate(error=error, existing=existing, differs=differs):
+            form.add_error("study_instance_uid", f"{error.message} {_duplicate_text(differs)}")
             form.add_error("study_instance_uid", _existing_study_link(existing))
             return OnForm(form)
+        case Unconfirmed(submission=submission, error=error):
+            text = unconfirmed_create_text(submission.study_instance_uid, error)
+            return OnForm(form, banner=Banner("warning", UNCONFIRMED_CREATE, text))
         case Rejected(error=error):
             form.add_api_errors(error, metadata=metadata)
             return OnForm(form)
@@ -132,16 +215,27 @@ def after_retry(request: HttpRequest, outcome: Outcome | None) -> HttpResponse:
             messages.info(request, NO_LONGER_UNSENT)
         case Created(study=study):
             return _created(request, study)
-        case AlreadyCreated(study_id=study_id):
+        case AlreadyCreated(study_id=study_id) | ChangedAfterCreate(study_id=study_id):
             messages.info(request, "This attempt had already created its study; here it is.")
             return redirect("study_detail", study_id=study_id)
-        case Duplicate(existing=existing):
+        case ConfirmedLater(study=study):
+            return _confirmed_later(request, study)
+        case Duplicate(existing=existing, differs=differs):
             messages.info(
                 request,
                 "A study with this Study Instance UID already exists, so nothing new was "
-                "created. Here it is.",
+                f"created. {_duplicate_text(differs)} Here it is.",
             )
             return redirect("study_detail", study_id=existing.study_id)
+        case Unconfirmed(submission=submission, error=error):
+            messages.warning(
+                request,
+                format_html(
+                    "{} {}",
+                    UNCONFIRMED_CREATE,
+                    unconfirmed_create_text(submission.study_instance_uid, error),
+                ),
+            )
         case Rejected(submission=submission, error=error):
             messages.error(
                 request,
