@@ -18,7 +18,9 @@ Kinds (§12.23 and the issue's list):
   default) or, with `mode: "drop"`, announce the full Content-Length, send half of the body and
   shut the connection down, so the client sees a transport error, or, with `mode:
   "malformed"`, answer the real status with a body that is not JSON (a reply mangled on its
-  way back: the change is made, the answer unreadable).
+  way back: the change is made, the answer unreadable). With `outage: N` the API then goes
+  down: the next N requests under `/v1`, whatever their method, answer 503 and do nothing (so
+  a client that reads back what happened cannot find out either).
 
 Every fault counts the requests it was applied to (`applied`), so a persistent fault doubles as
 a counter of the calls that reach the API.
@@ -135,6 +137,11 @@ def build_fault(body: Mapping[str, Any]) -> SandboxFault:
         if mode not in COMMIT_MODES:
             errors.add("mode", "must be status, drop or malformed")
         options["mode"] = mode
+        outage = body.get("outage", 0)
+        if isinstance(outage, bool) or not isinstance(outage, int) or not 0 <= outage <= MAX_COUNT:
+            errors.add("outage", f"must be a whole number from 0 to {MAX_COUNT}")
+        elif outage:
+            options["outage"] = outage
 
     errors.raise_if_any()
     return SandboxFault(
@@ -304,6 +311,11 @@ def apply_fault(
         return HttpResponse(MALFORMED_BODY, content_type="application/json")
     # commit_then_fail: the work is done (and committed) whatever the client then sees.
     done = work()
+    outage = int(options.get("outage", 0))
+    if outage:
+        SandboxFault.objects.create(
+            kind=Kind.STATUS, count=outage, remaining=outage, options={"status": 503}
+        )
     if options.get("mode") == "malformed":
         return HttpResponse(
             MALFORMED_BODY, status=done.status_code, content_type="application/json"

@@ -55,7 +55,10 @@ def audited(
     try:
         yield entry
     except OutcomeUnknown as exc:
-        _finish(entry, AuditEntry.Outcome.UNCONFIRMED, exc.message)
+        # Without an expected state there is nothing to confirm later (a Viewer link that
+        # never arrived was simply not handed out).
+        outcome = AuditEntry.Outcome.UNCONFIRMED if expected else AuditEntry.Outcome.FAILURE
+        _finish(entry, outcome, exc.message)
         raise
     except NotApplied as exc:
         _finish(entry, AuditEntry.Outcome.FAILURE, f"Not applied (read back). {exc.message}")

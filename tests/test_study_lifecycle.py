@@ -302,7 +302,7 @@ def test_mark_complete_and_reopen_in_one_click(
 def test_a_failed_status_change_says_so_and_is_audited(
     coordinator_client: Client, study: SandboxStudy, sandbox_faults: SandboxFaults
 ) -> None:
-    sandbox_faults.arm("status", status=502, path="/v1/viewer/studies", method="PATCH")
+    sandbox_faults.arm("status", status=500, path="/v1/viewer/studies", method="PATCH")
     response = coordinator_client.post(
         f"/studies/{study.study_id}/status/", {"study_viewer_status": "complete"}
     )
@@ -414,7 +414,10 @@ def test_open_in_viewer_is_post_only(coordinator_client: Client, study: SandboxS
 def test_open_in_viewer_failure_is_a_page_with_a_retry(
     coordinator_client: Client, study: SandboxStudy, sandbox_faults: SandboxFaults
 ) -> None:
-    sandbox_faults.arm("status", status=503, path="/v1/viewer/studies/reroute-url", method="POST")
+    # Asking for a link changes nothing, so a lost answer is asked for once more.
+    sandbox_faults.arm(
+        "status", status=503, path="/v1/viewer/studies/reroute-url", method="POST", count=2
+    )
     response = coordinator_client.post(f"/studies/{study.study_id}/open/")
     assert response.status_code == 503
     page = html(response)

@@ -141,14 +141,14 @@ def test_an_attempt_that_did_create_its_study_is_not_created_twice(
     coordinator_client: Client, sandbox_faults: SandboxFaults
 ) -> None:
     """The API created the study but its answer was lost, and the look-up that would have
-    found it failed too: the attempt is unsent. Retrying finds the study instead."""
+    found it failed too: the attempt is unconfirmed. Retrying finds the study instead."""
     sandbox_faults.arm("commit_then_fail", mode="status", path=STUDIES, method="POST")
     sandbox_faults.arm("status", status=503, path=f"{STUDIES}/by-uid", method="GET", count=20)
     uid = random_uid()
     coordinator_client.post("/studies/new/", form_post(uid))
     sandbox_faults.clear()
     submission = Submission.objects.get(study_instance_uid=uid)
-    assert submission.status == Submission.Status.UNSENT
+    assert submission.status == Submission.Status.UNCONFIRMED
     created = SandboxStudy.objects.get(study_instance_uid=uid)
 
     response = coordinator_client.post(f"/studies/unsent/{submission.pk}/retry/")

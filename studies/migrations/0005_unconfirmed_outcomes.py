@@ -4,30 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studies', '0004_ordered_json'),
+        ("studies", "0004_ordered_json"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditentry',
-            name='expected_digest',
+            model_name="auditentry",
+            name="expected_digest",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='expected_fields',
+            model_name="auditentry",
+            name="expected_fields",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AlterField(
-            model_name='auditentry',
-            name='outcome',
-            field=models.CharField(choices=[('pending', 'Pending'), ('success', 'Succeeded'), ('failure', 'Failed'), ('unconfirmed', 'Unconfirmed')], default='pending', max_length=16),
+            model_name="auditentry",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("success", "Succeeded"),
+                    ("failure", "Failed"),
+                    ("unconfirmed", "Unconfirmed"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='submission',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Sending'), ('created', 'Created'), ('unsent', 'Not sent (API unavailable)'), ('unconfirmed', 'Not confirmed (the answer was lost)'), ('rejected', 'Rejected by the API'), ('discarded', 'Discarded')], default='pending', max_length=16),
+            model_name="submission",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Sending"),
+                    ("created", "Created"),
+                    ("unsent", "Not sent (API unavailable)"),
+                    ("unconfirmed", "Not confirmed (the answer was lost)"),
+                    ("rejected", "Rejected by the API"),
+                    ("discarded", "Discarded"),
+                ],
+                default="pending",
+                max_length=16,
+            ),
         ),
     ]

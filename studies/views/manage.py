@@ -173,7 +173,7 @@ def study_set_status(request: AuthenticatedRequest, study_id: str) -> HttpRespon
     except NotApplied as exc:
         messages.error(
             request,
-            "The viewer status was not changed (reading the study back shows it as it was). "
+            "The viewer status was not changed. Reading the study back shows it as it was. "
             f"{exc.message}",
         )
     except ViewerAPIError as exc:

@@ -1,0 +1,383 @@
+"""Every fault the sandbox can inject, times every mutating action, through the views and the
+sandbox over real HTTP (issue 13): the message must match what the Viewer API then holds,
+nothing typed is lost, and no study exists twice.
+
+One test per action; each fault kind is a subtest on a fresh study, so the transactional
+set-up is paid once per action. Read-backs and the hang's client timeout are short here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from sandbox.factories import SandboxFactory, random_uid
+from sandbox.models import SandboxStudy, SandboxViewerToken
+from studies.audit import CONFIRMED_LATER
+from studies.models import AuditEntry, Submission
+from tests.conftest import SandboxFaults
+from tests.pages import html, input_value
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STUDIES = "/v1/viewer/studies"
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "quick-create"}
+
+# What a page may say, by what it claims.
+SAVED = (
+    "Study created",
+    "The study was created (confirmed later)",
+    "Study saved.",
+    "Marked complete.",
+    "Reopened (incomplete).",
+    "Study cancelled.",
+    "Study uncancelled.",
+)
+NOT_DONE = (
+    "The study was not created.",
+    "The changes were not saved.",
+    "The viewer status was not changed.",
+    "The study was not cancelled.",
+    "The study was not uncancelled.",
+    "The study still could not be sent.",
+)
+UNCONFIRMED = ("We could not confirm whether",)
+TOLD = {"saved": SAVED, "not": NOT_DONE, "unconfirmed": UNCONFIRMED}
+AUDITED = {
+    "saved": AuditEntry.Outcome.SUCCESS,
+    "not": AuditEntry.Outcome.FAILURE,
+    "unconfirmed": AuditEntry.Outcome.UNCONFIRMED,
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    options: dict[str, Any]
+    told: str  # what the page must say: "saved", "not" or "unconfirmed"
+    timeout: float | None = None  # the client's timeout while it is armed
+
+    @property
+    def applied(self) -> bool:
+        """Whether the API has carried the call out by the time the page answers."""
+        return self.options["fault"] in ("latency", "commit_then_fail")
+
+
+FAULTS = [
+    Fault("latency", {"fault": "latency", "seconds": 0.2}, "saved"),
+    # Past the client's timeout; it would carry the call out after 30 s (disarmed before).
+    Fault("hang", {"fault": "hang", "seconds": 30}, "unconfirmed", timeout=1.0),
+    Fault("5xx", {"fault": "status", "status": 500}, "not"),
+    Fault("429", {"fault": "rate_limit", "retry_after": 1}, "not"),
+    Fault("malformed body", {"fault": "malformed_json"}, "not"),
+    Fault("commit then 502", {"fault": "commit_then_fail", "mode": "status"}, "saved"),
+    Fault("commit then drop", {"fault": "commit_then_fail", "mode": "drop"}, "saved"),
+    Fault("commit then unreadable", {"fault": "commit_then_fail", "mode": "malformed"}, "saved"),
+    Fault(
+        "commit then fail, read-back failing too",
+        {"fault": "commit_then_fail", "mode": "status", "outage": 50},
+        "unconfirmed",
+    ),
+]
+
+
+@dataclass
+class Outcome:
+    """What one action answered (the page the coordinator ends up on) and what it touched."""
+
+    page: str
+    applied: Callable[[], bool]
+    typed: Callable[[str], bool] = lambda page: True  # the input is still on the page
+    uid: str = ""
+    links: list[str] = field(default_factory=list)  # expected when unconfirmed
+
+
+class Matrix:
+    def __init__(
+        self,
+        client: Client,
+        factory: SandboxFactory,
+        faults: SandboxFaults,
+        settings: Any,
+        subtests: Any,
+    ) -> None:
+        self.client, self.factory, self.faults = client, factory, faults
+        self.settings, self.subtests = settings, subtests
+        settings.VIEWER_API_READ_BACK_SECONDS = 0.5
+
+    def arm(self, fault: Fault, method: str, path: str) -> None:
+        if fault.timeout:
+            self.settings.VIEWER_API_TIMEOUT_SECONDS = fault.timeout
+        self.faults.arm(method=method, path=path, **fault.options)
+
+    def landed(self, response: Any) -> str:
+        """The page the coordinator sees: a redirect is followed once the faults are gone."""
+        self.faults.clear()
+        self.settings.VIEWER_API_TIMEOUT_SECONDS = 15.0
+        if response.status_code == 302:
+            return html(self.client.get(response["Location"]))
+        return html(response)
+
+    def run(self, action: Callable[[int, Fault], Outcome]) -> None:
+        for index, fault in enumerate(FAULTS):
+            with self.subtests.test(msg=fault.name):
+                try:
+                    outcome = action(index, fault)
+                finally:
+                    self.faults.clear()
+                    self.settings.VIEWER_API_TIMEOUT_SECONDS = 15.0
+                self.check(fault, outcome, fault.told)
+
+    def check(self, fault: Fault, outcome: Outcome, expected: str) -> None:
+        page = outcome.page
+        applied = outcome.applied()
+        assert applied == fault.applied, "the API state is not the one this fault leaves"
+        assert any(phrase in page for phrase in TOLD[expected]), f"expected {expected!r}"
+        for kind, phrases in TOLD.items():
+            if kind != expected:
+                said = [phrase for phrase in phrases if phrase in page]
+                assert not said, f"says {said} although the outcome is {expected!r}"
+        if expected != "saved":
+            assert outcome.typed(page), "what was typed is gone"
+        if expected == "unconfirmed":
+            for link in outcome.links:
+                assert f'href="{link}"' in page
+        if outcome.uid:
+            assert SandboxStudy.objects.filter(study_instance_uid=outcome.uid).count() <= 1
+        entry = AuditEntry.objects.order_by("-id").first()
+        assert entry is not None
+        if expected == "unconfirmed" and entry.outcome == AuditEntry.Outcome.SUCCESS:
+            # The page it landed on (the study) read the change back: completed since.
+            assert applied
+            assert entry.error_message == CONFIRMED_LATER
+        else:
+            assert entry.outcome == AUDITED[expected]
+
+
+@pytest.fixture
+def matrix(
+    coordinator_client: Client,
+    sandbox_factory: SandboxFactory,
+    sandbox_faults: SandboxFaults,
+    settings: Any,
+    subtests: Any,
+) -> Matrix:
+    return Matrix(coordinator_client, sandbox_factory, sandbox_faults, settings, subtests)
+
+
+# --- Creates ---------------------------------------------------------------------------------
+
+
+def full_form(uid: str, description: str) -> dict[str, str]:
+    return {
+        "token": str(uuid.uuid4()),
+        "severity": "high",
+        "study_description": description,
+        "study_instance_uid": uid,
+        "assignee_query": "",
+        "assigned_to": "",
+        "express_customer_id": "",
+        "metadata-TOTAL_FORMS": "1",
+        "metadata-INITIAL_FORMS": "0",
+        "metadata-0-key": "ward",
+        "metadata-0-value": "ED",
+    }
+
+
+def quick_form(uid: str, description: str) -> dict[str, str]:
+    return {
+        "quick-token": str(uuid.uuid4()),
+        "quick-severity": "high",
+        "quick-study_description": description,
+        "quick-study_instance_uid": uid,
+        "quick-assignee_query": "",
+        "quick-assigned_to": "",
+        "action": "create",
+    }
+
+
+def exists(uid: str) -> Callable[[], bool]:
+    return lambda: SandboxStudy.objects.filter(study_instance_uid=uid).exists()
+
+
+def kept(name: str, value: str) -> Callable[[str], bool]:
+    return lambda page: input_value(page, name) == value
+
+
+@pytest.mark.parametrize("how", ["form", "quick over htmx", "quick plain"])
+def test_create(matrix: Matrix, how: str) -> None:
+    def action(index: int, fault: Fault) -> Outcome:
+        uid, description = random_uid(), f"CT {fault.name}"
+        if how == "form":
+            url, data, extra, name = "/studies/new/", full_form(uid, description), {}, ""
+        else:
+            url, data, name = "/", quick_form(uid, description), "quick-"
+            extra = HTMX if how == "quick over htmx" else {}
+        matrix.arm(fault, "POST", STUDIES)
+        response = matrix.client.post(url, data, **extra)
+        return Outcome(
+            page=matrix.landed(response),
+            applied=exists(uid),
+            typed=kept(f"{name}study_description", description),
+            uid=uid,
+            links=[f"/studies/by-uid/{uid}/"],
+        )
+
+    matrix.run(action)
+
+
+def unsent_attempt(uid: str, description: str, **fields: Any) -> Submission:
+    """An attempt kept as unsent (as a 503 leaves it), by the signed-in coordinator."""
+    payload = {
+        "severity": "high",
+        "studyDescription": description,
+        "studyInstanceUid": uid,
+        "metadata": {"ward": "ED"},
+        **fields,
+    }
+    return Submission.objects.create(
+        created_by=User.objects.get(username="coordinator"),
+        status=Submission.Status.UNSENT,
+        study_instance_uid=uid,
+        payload=payload,
+    )
+
+
+def test_unsent_retry(matrix: Matrix) -> None:
+    def action(index: int, fault: Fault) -> Outcome:
+        uid = random_uid()
+        submission = unsent_attempt(uid, "CT unsent")
+        matrix.arm(fault, "POST", STUDIES)
+        response = matrix.client.post(f"/studies/unsent/{submission.pk}/retry/")
+        page = matrix.landed(response)
+
+        def still_there(page: str) -> bool:
+            submission.refresh_from_db()
+            return submission.payload["studyDescription"] == "CT unsent" and (
+                submission.status in (Submission.Status.UNSENT, Submission.Status.UNCONFIRMED)
+            )
+
+        return Outcome(
+            page=page,
+            applied=exists(uid),
+            typed=still_there,
+            uid=uid,
+            links=[f"/studies/by-uid/{uid}/"],
+        )
+
+    matrix.run(action)
+
+
+# --- Changes to a study ----------------------------------------------------------------------
+
+
+def edit_form(client: Client, study: SandboxStudy, description: str) -> dict[str, str]:
+    page = html(client.get(f"/studies/{study.study_id}/edit/"))
+    return {
+        "original": input_value(page, "original") or "",
+        "severity": study.severity,
+        "study_description": description,
+        "study_viewer_status": study.study_viewer_status,
+        "assignee_query": "",
+        "assigned_to": "",
+        "metadata-TOTAL_FORMS": "0",
+        "metadata-INITIAL_FORMS": "0",
+    }
+
+
+def fresh(study: SandboxStudy) -> SandboxStudy:
+    return SandboxStudy.objects.get(pk=study.pk)
+
+
+def test_edit(matrix: Matrix) -> None:
+    def action(index: int, fault: Fault) -> Outcome:
+        study = matrix.factory.study(study_description="CT Head")
+        data = edit_form(matrix.client, study, "CT Head and Neck")
+        matrix.arm(fault, "PATCH", STUDIES)
+        response = matrix.client.post(f"/studies/{study.study_id}/edit/", data)
+        return Outcome(
+            page=matrix.landed(response),
+            applied=lambda: fresh(study).study_description == "CT Head and Neck",
+            typed=kept("study_description", "CT Head and Neck"),
+            links=[f"/studies/{study.study_id}/"],
+        )
+
+    matrix.run(action)
+
+
+def test_mark_complete_and_reopen(matrix: Matrix) -> None:
+    def action(index: int, fault: Fault) -> Outcome:
+        # Mark complete and reopen take turns (one view, one call).
+        before, after = ("incomplete", "complete")[:: 1 if index % 2 else -1]
+        study = matrix.factory.study(study_viewer_status=before)
+        matrix.arm(fault, "PATCH", STUDIES)
+        url = f"/studies/{study.study_id}/status/"
+        response = matrix.client.post(url, {"study_viewer_status": after})
+        return Outcome(
+            page=matrix.landed(response),
+            applied=lambda: fresh(study).study_viewer_status == after,
+            links=[f"/studies/{study.study_id}/"],
+        )
+
+    matrix.run(action)
+
+
+@pytest.mark.parametrize("cancel", [True, False], ids=["cancel", "uncancel"])
+def test_cancel_and_uncancel(matrix: Matrix, cancel: bool) -> None:
+    verb = "cancel" if cancel else "uncancel"
+
+    def action(index: int, fault: Fault) -> Outcome:
+        study = matrix.factory.study(is_cancelled=not cancel)
+        matrix.arm(fault, "POST", f"{STUDIES}/{verb}")
+        response = matrix.client.post(f"/studies/{study.study_id}/{verb}/")
+        return Outcome(
+            page=matrix.landed(response),
+            applied=lambda: fresh(study).is_cancelled == cancel,
+            links=[f"/studies/{study.study_id}/"],
+        )
+
+    matrix.run(action)
+
+
+# --- Open in Viewer: a link changes nothing, so a lost one is asked for once more -------------
+
+
+def test_open_in_viewer(
+    coordinator_client: Client,
+    sandbox_factory: SandboxFactory,
+    sandbox_faults: SandboxFaults,
+    settings: Any,
+    subtests: Any,
+) -> None:
+    settings.VIEWER_API_READ_BACK_SECONDS = 0.5
+    for fault in FAULTS:
+        with subtests.test(msg=fault.name):
+            study = sandbox_factory.study()
+            if fault.timeout:
+                settings.VIEWER_API_TIMEOUT_SECONDS = fault.timeout
+            sandbox_faults.arm(method="POST", path=f"{STUDIES}/reroute-url", **fault.options)
+            try:
+                response = coordinator_client.post(f"/studies/{study.study_id}/open/")
+            finally:
+                sandbox_faults.clear()
+                settings.VIEWER_API_TIMEOUT_SECONDS = 15.0
+            entry = AuditEntry.objects.order_by("-id").first()
+            assert entry is not None
+            refused = fault.options["fault"] == "rate_limit" or "outage" in fault.options
+            if refused:
+                assert response.status_code == 503
+                assert "could not be opened in the Viewer" in html(response)
+                assert entry.outcome == AuditEntry.Outcome.FAILURE
+            else:
+                assert response.status_code == 302
+                token = response["Location"].rsplit("token=", 1)[1]
+                digest = hashlib.sha256(token.encode()).hexdigest()
+                assert SandboxViewerToken.objects.filter(token_hash=digest).exists()
+                assert entry.outcome == AuditEntry.Outcome.SUCCESS
