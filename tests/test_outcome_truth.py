@@ -9,6 +9,7 @@ set-up is paid once per action. Read-backs and the hang's client timeout are sho
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -381,3 +382,159 @@ def test_open_in_viewer(
                 digest = hashlib.sha256(token.encode()).hexdigest()
                 assert SandboxViewerToken.objects.filter(token_hash=digest).exists()
                 assert entry.outcome == AuditEntry.Outcome.SUCCESS
+
+
+# --- A retry recognises its own study; changed input after a success is kept -----------------
+
+
+OUTAGE = {"fault": "commit_then_fail", "mode": "status", "outage": 50}
+
+
+def test_a_retry_recognises_its_own_study(
+    coordinator_client: Client, sandbox_faults: SandboxFaults, settings: Any
+) -> None:
+    settings.VIEWER_API_READ_BACK_SECONDS = 0.5
+    uid = random_uid()
+    data = full_form(uid, "CT Abdomen")
+    sandbox_faults.arm(method="POST", path=STUDIES, **OUTAGE)
+    page = html(coordinator_client.post("/studies/new/", data))
+    sandbox_faults.clear()
+    assert "We could not confirm whether the study was created — check the study." in page
+    assert input_value(page, "study_description") == "CT Abdomen"
+    submission = Submission.objects.get(study_instance_uid=uid)
+    assert submission.status == Submission.Status.UNCONFIRMED
+    first = AuditEntry.objects.get()
+    assert first.outcome == AuditEntry.Outcome.UNCONFIRMED
+    unsent = html(coordinator_client.get("/studies/unsent/"))
+    assert "Not confirmed" in unsent
+    assert "CT Abdomen" in unsent
+
+    response = coordinator_client.post(f"/studies/unsent/{submission.pk}/retry/")
+    study = SandboxStudy.objects.get(study_instance_uid=uid)  # still exactly one
+    assert response["Location"] == f"/studies/{study.study_id}/"
+    detail = html(coordinator_client.get(response["Location"]))
+    assert "The study was created (confirmed later): CT Abdomen." in detail
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.CREATED
+    assert submission.study_id == study.study_id
+    first.refresh_from_db()
+    assert first.outcome == AuditEntry.Outcome.SUCCESS
+    assert first.study_id == study.study_id
+    retry = AuditEntry.objects.exclude(pk=first.pk).get()
+    assert retry.outcome == AuditEntry.Outcome.SUCCESS
+    assert "confirmed later" in retry.error_message
+    assert "We could not confirm" not in detail
+
+
+def test_a_study_that_differs_is_a_real_duplicate_that_says_what_differs(
+    coordinator_client: Client, sandbox_factory: SandboxFactory, sandbox_url: str
+) -> None:
+    uid = random_uid()
+    existing = sandbox_factory.study(
+        study_instance_uid=uid, study_description="CT Knee", severity="normal"
+    )
+    submission = unsent_attempt(uid, "CT Knee")
+    response = coordinator_client.post(f"/studies/unsent/{submission.pk}/retry/")
+    assert response["Location"] == f"/studies/{existing.study_id}/"
+    page = html(coordinator_client.get(response["Location"]))
+    assert "already exists, so nothing new was created." in page
+    assert "It differs from what you entered in: severity, metadata." in page
+    assert "confirmed later" not in page
+
+    form = html(coordinator_client.post("/studies/new/", full_form(uid, "CT Knee")))
+    assert "It differs from what you entered in: severity, metadata." in form
+    assert f'href="/studies/{existing.study_id}/"' in form
+    assert SandboxStudy.objects.filter(study_instance_uid=uid).count() == 1
+
+
+def test_changed_input_after_a_success_is_kept_and_offered_as_a_new_study(
+    coordinator_client: Client, sandbox_url: str
+) -> None:
+    data = full_form(random_uid(), "CT Head")
+    first = coordinator_client.post("/studies/new/", data)
+    created = SandboxStudy.objects.get(study_instance_uid=data["study_instance_uid"])
+    assert first["Location"] == f"/studies/{created.study_id}/"
+
+    # Back, change the UID and the description, submit: the same token, other values.
+    changed = {**data, "study_instance_uid": random_uid(), "study_description": "CT Neck"}
+    page = html(coordinator_client.post("/studies/new/", changed))
+    assert "This form had already created a study; what you changed has not been sent." in page
+    assert f'href="/studies/{created.study_id}/"' in page
+    assert input_value(page, "study_description") == "CT Neck"
+    assert input_value(page, "study_instance_uid") == changed["study_instance_uid"]
+    token = input_value(page, "token")
+    assert token
+    assert token != data["token"]
+    assert not SandboxStudy.objects.filter(study_instance_uid=changed["study_instance_uid"])
+
+    again = coordinator_client.post("/studies/new/", {**changed, "token": token})
+    second = SandboxStudy.objects.get(study_instance_uid=changed["study_instance_uid"])
+    assert again["Location"] == f"/studies/{second.study_id}/"
+    assert SandboxStudy.objects.count() == 2
+
+    # The same over htmx from the worklist: kept in place, with the link to the first one.
+    quick = quick_form(random_uid(), "MR Spine")
+    coordinator_client.post("/", quick, **HTMX)
+    made = SandboxStudy.objects.get(study_instance_uid=quick["quick-study_instance_uid"])
+    moved = {**quick, "quick-study_description": "MR Spine, whole"}
+    fragment = html(coordinator_client.post("/", moved, **HTMX))
+    assert "what you changed has not been sent" in fragment
+    assert f'href="/studies/{made.study_id}/"' in fragment
+    assert input_value(fragment, "quick-study_description") == "MR Spine, whole"
+    assert input_value(fragment, "quick-token") != quick["quick-token"]
+    assert SandboxStudy.objects.count() == 3
+
+
+# --- Unconfirmed entries are completed by a later read --------------------------------------
+
+
+def test_a_later_read_of_the_study_completes_an_unconfirmed_change(
+    coordinator_client: Client,
+    sandbox_factory: SandboxFactory,
+    sandbox_faults: SandboxFaults,
+    settings: Any,
+) -> None:
+    settings.VIEWER_API_READ_BACK_SECONDS = 0.5
+    study = sandbox_factory.study(study_description="CT Head")
+    data = edit_form(coordinator_client, study, "CT Head and Neck")
+    sandbox_faults.arm(method="PATCH", path=STUDIES, **OUTAGE)
+    page = html(coordinator_client.post(f"/studies/{study.study_id}/edit/", data))
+    sandbox_faults.clear()
+    assert "We could not confirm whether the changes were saved — check the study." in page
+    assert f'<a href="/studies/{study.study_id}/">Check the study</a>' in page
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditEntry.Outcome.UNCONFIRMED
+    assert "CT Head" not in entry.expected_digest  # a digest, never the values
+
+    detail = html(coordinator_client.get(f"/studies/{study.study_id}/"))
+    entry.refresh_from_db()
+    assert entry.outcome == AuditEntry.Outcome.SUCCESS
+    assert entry.error_message == CONFIRMED_LATER
+    assert CONFIRMED_LATER in detail
+
+
+def test_a_create_that_lands_after_the_read_back_is_confirmed_when_the_study_is_read(
+    coordinator_client: Client, sandbox_faults: SandboxFaults, settings: Any
+) -> None:
+    settings.VIEWER_API_READ_BACK_SECONDS = 0.3
+    settings.VIEWER_API_TIMEOUT_SECONDS = 1.0
+    uid = random_uid()
+    # The API creates the study 1.5 s after the request, long after the client gave up.
+    sandbox_faults.arm("hang", seconds=1.5, method="POST", path=STUDIES)
+    page = html(coordinator_client.post("/studies/new/", full_form(uid, "CT Late")))
+    assert "We could not confirm whether the study was created" in page
+    assert f'href="/studies/by-uid/{uid}/"' in page
+    deadline = time.monotonic() + 10
+    while not SandboxStudy.objects.filter(study_instance_uid=uid).exists():
+        assert time.monotonic() < deadline, "the sandbox did not finish the hung create"
+        time.sleep(0.1)
+    settings.VIEWER_API_TIMEOUT_SECONDS = 15.0
+
+    found = coordinator_client.get(f"/studies/by-uid/{uid}/")
+    detail = html(coordinator_client.get(found["Location"]))
+    assert "CT Late" in detail
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditEntry.Outcome.SUCCESS
+    assert entry.study_id == SandboxStudy.objects.get(study_instance_uid=uid).study_id
+    submission = Submission.objects.get(study_instance_uid=uid)
+    assert submission.status == Submission.Status.CREATED
