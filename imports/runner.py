@@ -34,11 +34,14 @@ from imports.models import ImportRow, StudyImport
 from studies import viewer_api
 from studies.submissions import (
     AlreadyCreated,
+    ChangedAfterCreate,
+    ConfirmedLater,
     Created,
     Duplicate,
     Expired,
     InProgress,
     Rejected,
+    Unconfirmed,
     Unsent,
     submission_create,
 )
@@ -232,7 +235,7 @@ _UNEXPECTED = "Viewer Admin hit an unexpected error while sending this row; it w
 
 def _record(row: ImportRow, data: StudyCreate, outcome: Any, *, in_doubt: bool) -> Pause | None:
     """Write the row's outcome; a Pause when sending must wait."""
-    if isinstance(outcome, Created | AlreadyCreated):
+    if isinstance(outcome, Created | AlreadyCreated | ConfirmedLater | ChangedAfterCreate):
         _finish_row(row, RowStatus.CREATED, study_id=outcome.study_id)
     elif isinstance(outcome, Duplicate):
         if in_doubt and _is_ours(outcome.existing, data):
@@ -247,7 +250,8 @@ def _record(row: ImportRow, data: StudyCreate, outcome: Any, *, in_doubt: bool) 
             )
     elif isinstance(outcome, Rejected):
         _finish_row(row, RowStatus.REJECTED, reason=_rejection(outcome.error))
-    elif isinstance(outcome, Unsent):
+    elif isinstance(outcome, Unsent | Unconfirmed):
+        # Unconfirmed: sent again later with the same token, it finds out (never a second study).
         _finish_row(row, RowStatus.WAITING)
         return _pause_for(outcome.error)
     elif isinstance(outcome, InProgress):
