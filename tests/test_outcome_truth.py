@@ -176,14 +176,20 @@ def matrix(
 # --- Creates ---------------------------------------------------------------------------------
 
 
-def full_form(uid: str, description: str) -> dict[str, str]:
+def study_fields(uid: str, description: str) -> dict[str, str]:
     return {
-        "token": str(uuid.uuid4()),
         "severity": "high",
         "study_description": description,
         "study_instance_uid": uid,
         "assignee_query": "",
         "assigned_to": "",
+    }
+
+
+def full_form(uid: str, description: str) -> dict[str, str]:
+    return {
+        "token": str(uuid.uuid4()),
+        **study_fields(uid, description),
         "express_customer_id": "",
         "metadata-TOTAL_FORMS": "1",
         "metadata-INITIAL_FORMS": "0",
@@ -193,15 +199,8 @@ def full_form(uid: str, description: str) -> dict[str, str]:
 
 
 def quick_form(uid: str, description: str) -> dict[str, str]:
-    return {
-        "quick-token": str(uuid.uuid4()),
-        "quick-severity": "high",
-        "quick-study_description": description,
-        "quick-study_instance_uid": uid,
-        "quick-assignee_query": "",
-        "quick-assigned_to": "",
-        "action": "create",
-    }
+    fields = {"token": str(uuid.uuid4()), **study_fields(uid, description)}
+    return {**{f"quick-{name}": value for name, value in fields.items()}, "action": "create"}
 
 
 def exists(uid: str) -> Callable[[], bool]:

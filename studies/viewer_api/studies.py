@@ -69,43 +69,34 @@ def _find_by_uid(study_instance_uid: str) -> Study | None:
         return None
 
 
-def _get_by_uid(study_instance_uid: str) -> Study:
-    """A read-back by UID: one attempt, `read_back` backs off itself."""
+_BY_ID: Final = "/v1/viewer/studies/{studyId}"
+_BY_UID: Final = "/v1/viewer/studies/by-uid/{studyInstanceUid}"
+_UID_NOT_FOUND: Final = "The Viewer API has no study with this Study Instance UID."
+
+
+def _read(template: str, key: str, value: str, not_found: str, *, retry: bool = True) -> Study:
+    """One study by id or UID; `retry=False` for a read-back (one attempt: `read_back` backs
+    off itself)."""
     body = get_client().request(
-        "GET",
-        "/v1/viewer/studies/by-uid/{studyInstanceUid}",
-        path_params={"studyInstanceUid": study_instance_uid},
-        retry=False,
+        "GET", template, path_params={key: value}, not_found=not_found, retry=retry
     )
     return parse(Study, body)
+
+
+def _get_by_uid(study_instance_uid: str) -> Study:
+    return _read(_BY_UID, "studyInstanceUid", study_instance_uid, _UID_NOT_FOUND, retry=False)
 
 
 def _get(study_id: str) -> Study:
-    """A read-back by id: one attempt, `read_back` backs off itself."""
-    body = get_client().request(
-        "GET", "/v1/viewer/studies/{studyId}", path_params={"studyId": study_id}, retry=False
-    )
-    return parse(Study, body)
+    return _read(_BY_ID, "studyId", study_id, _STUDY_NOT_FOUND, retry=False)
 
 
 def study_get(*, study_id: str) -> Study:
-    body = get_client().request(
-        "GET",
-        "/v1/viewer/studies/{studyId}",
-        path_params={"studyId": study_id},
-        not_found=_STUDY_NOT_FOUND,
-    )
-    return parse(Study, body)
+    return _read(_BY_ID, "studyId", study_id, _STUDY_NOT_FOUND)
 
 
 def study_get_by_uid(*, study_instance_uid: str) -> Study:
-    body = get_client().request(
-        "GET",
-        "/v1/viewer/studies/by-uid/{studyInstanceUid}",
-        path_params={"studyInstanceUid": study_instance_uid},
-        not_found="The Viewer API has no study with this Study Instance UID.",
-    )
-    return parse(Study, body)
+    return _read(_BY_UID, "studyInstanceUid", study_instance_uid, _UID_NOT_FOUND)
 
 
 def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
@@ -113,7 +104,7 @@ def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
     try:
         body = get_client().request(
             "PATCH",
-            "/v1/viewer/studies/{studyId}",
+            _BY_ID,
             path_params={"studyId": study_id},
             json=changes.wire(),
             not_found=_STUDY_NOT_FOUND,
