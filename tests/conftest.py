@@ -53,11 +53,10 @@ def make_user(username: str, group: str) -> User:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(django_db_setup: None, django_db_blocker: Any) -> None:
-    """Start every test with an empty cache. The cache lives in a database table that the
-    flush between transactional tests leaves alone, so cached API lists would leak."""
-    with django_db_blocker.unblock():
-        cache.clear()
+def _fresh_cache() -> None:
+    """Start every test with an empty cache (local memory, or Redis in the run that has
+    REDIS_URL; tests/settings.py), so cached API lists never leak from one test to the next."""
+    cache.clear()
 
 
 @pytest.fixture
