@@ -18,7 +18,9 @@ from playwright.sync_api import Browser, Page
 from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
+from studies import viewer_api
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
+from tests.viewer_api_fake import FakeAPI
 
 # Service fixtures that start real processes, one module each.
 pytest_plugins = [
@@ -142,6 +144,19 @@ def no_js_page(
     context = browser.new_context(java_script_enabled=False)
     yield sign_in_through_form(context.new_page(), live_server.url, "coordinator")
     context.close()
+
+
+# --- Viewer API ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAPI]:
+    """The in-process fake Viewer API (tests/viewer_api_fake.py) as the process-wide client; for
+    what the sandbox cannot do over HTTP. Nothing is served until the test says what."""
+    fake = FakeAPI()
+    viewer_api.set_client(fake.client())
+    yield fake
+    viewer_api.set_client(None)
 
 
 # --- Viewer API sandbox ----------------------------------------------------------------------
