@@ -5,17 +5,17 @@ the one create code path (tokens, duplicates, outages)."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
-from sandbox.factories import SandboxFactory, random_uid
+from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxStudy, now_ms
 from studies.models import Submission
 from tests.conftest import SandboxFaults
+from tests.form_data import quick_create_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -124,20 +124,6 @@ def test_api_down_renders_a_banner(
 # --- Quick-create ------------------------------------------------------------------------------
 
 
-def quick_data(**fields: str) -> dict[str, str]:
-    data = {
-        "quick-token": str(uuid.uuid4()),
-        "quick-severity": "high",
-        "quick-study_description": "CT Chest quick",
-        "quick-study_instance_uid": random_uid(),
-        "quick-assignee_query": "",
-        "quick-assigned_to": "",
-        "action": "create",
-    }
-    data.update({f"quick-{name}" if name != "action" else name: v for name, v in fields.items()})
-    return data
-
-
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "quick-create"}
 
 
@@ -145,7 +131,7 @@ def test_quick_create_over_htmx_answers_the_cleared_form_and_the_new_row(
     coordinator_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
 ) -> None:
     lee = sandbox_factory.user(first_name="Ann", last_name="Lee", suffix1="MD")
-    data = quick_data(assigned_to=lee.user_id)
+    data = quick_create_data(assigned_to=lee.user_id)
     response = coordinator_client.post(reverse("home"), data, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
@@ -169,7 +155,7 @@ def test_quick_create_over_htmx_answers_the_cleared_form_and_the_new_row(
 def test_the_same_form_sent_twice_creates_one_study(
     coordinator_client: Any, sandbox_url: str
 ) -> None:
-    data = quick_data()
+    data = quick_create_data()
     coordinator_client.post(reverse("home"), data, **HTMX)
     again = coordinator_client.post(reverse("home"), data, **HTMX)
     assert again.status_code == 200
@@ -189,7 +175,7 @@ def test_the_same_form_sent_twice_creates_one_study(
 def test_invalid_input_comes_back_in_place_with_the_input_kept(
     coordinator_client: Any, sandbox_url: str
 ) -> None:
-    data = quick_data(study_instance_uid="1.02.3", study_description="Knee MRI")
+    data = quick_create_data(study_instance_uid="1.02.3", study_description="Knee MRI")
     response = coordinator_client.post(reverse("home"), data, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
@@ -208,7 +194,7 @@ def test_a_duplicate_uid_names_the_existing_study(
     coordinator_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
 ) -> None:
     existing = sandbox_factory.study(study_description="First")
-    data = quick_data(study_instance_uid=existing.study_instance_uid)
+    data = quick_create_data(study_instance_uid=existing.study_instance_uid)
     html = coordinator_client.post(reverse("home"), data, **HTMX).content.decode()
     assert "A study with this Study Instance UID already exists." in html
     assert f'<a href="/studies/{existing.study_id}/">Open the existing study: First</a>' in html
@@ -219,7 +205,7 @@ def test_api_unavailable_keeps_the_input_and_saves_the_attempt(
     coordinator_client: Any, sandbox_faults: SandboxFaults
 ) -> None:
     sandbox_faults.arm("status", status=503, path="/v1/viewer/studies", method="POST", count=5)
-    data = quick_data(study_description="Sent during an outage")
+    data = quick_create_data(study_description="Sent during an outage")
     response = coordinator_client.post(reverse("home"), data, **HTMX)
     assert response.status_code == 200
     html = response.content.decode()
@@ -240,7 +226,7 @@ def test_api_unavailable_keeps_the_input_and_saves_the_attempt(
 def test_without_javascript_success_redirects_to_the_detail_page(
     coordinator_client: Any, sandbox_url: str
 ) -> None:
-    data = quick_data()
+    data = quick_create_data()
     response = coordinator_client.post(reverse("home") + "?severity=stat", data)
     study = SandboxStudy.objects.get()
     assert response.status_code == 302
@@ -253,7 +239,7 @@ def test_without_javascript_errors_rerender_the_whole_page(
     coordinator_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
 ) -> None:
     sandbox_factory.study(study_description="Listed study", severity="stat")
-    data = quick_data(study_description="")
+    data = quick_create_data(study_description="")
     response = coordinator_client.post(reverse("home") + "?severity=stat", data)
     assert response.status_code == 200
     html = response.content.decode()
@@ -265,7 +251,7 @@ def test_without_javascript_errors_rerender_the_whole_page(
 def test_more_options_carries_what_was_typed_to_the_full_form(
     coordinator_client: Any, sandbox_url: str
 ) -> None:
-    data = quick_data(
+    data = quick_create_data(
         severity="stat",
         study_description="PET/CT",
         study_instance_uid="1.2.3",
@@ -287,7 +273,9 @@ def test_assignee_search_without_javascript_shows_the_matches(
     coordinator_client: Any, sandbox_url: str, sandbox_factory: SandboxFactory
 ) -> None:
     sandbox_factory.user(first_name="Priya", last_name="Raman", suffix1="MD")
-    data = quick_data(assignee_query="Raman", action="search_assignee", study_description="X")
+    data = quick_create_data(
+        assignee_query="Raman", action="search_assignee", study_description="X"
+    )
     response = coordinator_client.post(reverse("home"), data)
     assert response.status_code == 200
     html = response.content.decode()
@@ -318,9 +306,9 @@ def test_observers_cannot_quick_create(observer_client: Any, sandbox_url: str) -
     assert "Quick create" not in page
     assert "quick-study_description" not in page
     for headers in ({}, HTMX):
-        response = observer_client.post(reverse("home"), quick_data(), **headers)
+        response = observer_client.post(reverse("home"), quick_create_data(), **headers)
         assert response.status_code == 403
-    more = observer_client.post(reverse("home"), quick_data(action="more"))
+    more = observer_client.post(reverse("home"), quick_create_data(action="more"))
     assert more.status_code == 403
     assert SandboxStudy.objects.count() == 0
     assert Submission.objects.count() == 0
