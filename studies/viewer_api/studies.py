@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Final
 
-from studies.viewer_api.client import get_client
+from studies.viewer_api.client import call, get_client
 from studies.viewer_api.exceptions import Conflict, NotFound, OutcomeUnknown, ViewerAPIError
 from studies.viewer_api.pagination import fetch_page, walk
 from studies.viewer_api.params import StudyCreate, StudyFilters, StudyUpdate
-from studies.viewer_api.parsing import parse
+from studies.viewer_api.parsing import Model, parse
 from studies.viewer_api.responses import ActionResult, Page, Study, UrlResult
 from studies.viewer_api.transport import ViewerAPI, logger
 
+_STUDY: Final = "/v1/viewer/studies/{studyId}"
 _STUDY_NOT_FOUND: Final = (
     "The Viewer API has no such study. It may have been removed, or the link is out of date."
 )
@@ -86,43 +87,30 @@ def _matches(study: Study, data: StudyCreate) -> bool:
 
 
 def study_get(*, study_id: str) -> Study:
-    body = get_client().request(
-        "GET",
-        "/v1/viewer/studies/{studyId}",
-        path_params={"studyId": study_id},
-        not_found=_STUDY_NOT_FOUND,
-    )
-    return parse(Study, body)
+    return call(Study, "GET", _STUDY, path_params={"studyId": study_id}, not_found=_STUDY_NOT_FOUND)
 
 
 def study_get_by_uid(*, study_instance_uid: str) -> Study:
-    body = get_client().request(
+    return call(
+        Study,
         "GET",
         "/v1/viewer/studies/by-uid/{studyInstanceUid}",
         path_params={"studyInstanceUid": study_instance_uid},
         not_found="The Viewer API has no study with this Study Instance UID.",
     )
-    return parse(Study, body)
 
 
 def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
-    body = get_client().request(
-        "PATCH",
-        "/v1/viewer/studies/{studyId}",
-        path_params={"studyId": study_id},
-        json=changes.wire(),
-        not_found=_STUDY_NOT_FOUND,
+    body = changes.wire()
+    path_params = {"studyId": study_id}
+    return call(
+        Study, "PATCH", _STUDY, path_params=path_params, json=body, not_found=_STUDY_NOT_FOUND
     )
-    return parse(Study, body)
 
 
 def study_list(*, filters: StudyFilters | None = None, cursor: str | None = None) -> Page[Study]:
     return fetch_page(
-        "/v1/viewer/studies",
-        "studies",
-        Page[Study],
-        filters=filters or StudyFilters(),
-        cursor=cursor,
+        "/v1/viewer/studies", "studies", Page[Study], filters or StudyFilters(), cursor
     )
 
 
@@ -131,20 +119,18 @@ def study_pages(*, filters: StudyFilters | None = None) -> Iterator[Page[Study]]
     return walk(lambda cursor: study_list(filters=filters, cursor=cursor))
 
 
-def _study_action(path: str, study_id: str) -> Any:
-    return get_client().request(
-        "POST", path, json={"studyId": study_id}, not_found=_STUDY_NOT_FOUND
-    )
+def _study_action(model: type[Model], path: str, study_id: str) -> Model:
+    return call(model, "POST", path, json={"studyId": study_id}, not_found=_STUDY_NOT_FOUND)
 
 
 def study_cancel(*, study_id: str) -> ActionResult:
-    return parse(ActionResult, _study_action("/v1/viewer/studies/cancel", study_id))
+    return _study_action(ActionResult, "/v1/viewer/studies/cancel", study_id)
 
 
 def study_uncancel(*, study_id: str) -> ActionResult:
-    return parse(ActionResult, _study_action("/v1/viewer/studies/uncancel", study_id))
+    return _study_action(ActionResult, "/v1/viewer/studies/uncancel", study_id)
 
 
 def study_viewer_url(*, study_id: str) -> str:
     """A one-off link that opens the study in the Avara Viewer (§6.7). Never cache it."""
-    return parse(UrlResult, _study_action("/v1/viewer/studies/reroute-url", study_id)).url
+    return _study_action(UrlResult, "/v1/viewer/studies/reroute-url", study_id).url
