@@ -444,16 +444,9 @@ def _from_settings() -> DicomWebClient:
 
 
 _client = ProcessClient(_from_settings, setting_prefix="DICOMWEB_")
-
-
-def get_client() -> DicomWebClient:
-    """The one client of this process, built from settings on first use."""
-    return _client.get()
-
-
-def set_client(client: DicomWebClient | None) -> None:
-    """Replace the process-wide client (None: rebuild from settings on next use)."""
-    _client.set(client)
+# The one client of this process, and replacing it (None: rebuild from settings on next use).
+get_client = _client.get
+set_client = _client.set
 
 
 def metadata_keywords() -> list[str]:

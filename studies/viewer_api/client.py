@@ -25,16 +25,9 @@ def _from_settings() -> ViewerAPI:
 
 
 _client = ProcessClient(_from_settings, setting_prefix="VIEWER_API_")
-
-
-def get_client() -> ViewerAPI:
-    """The one client of this process, built from settings on first use."""
-    return _client.get()
-
-
-def set_client(client: ViewerAPI | None) -> None:
-    """Replace the process-wide client (None: rebuild from settings on next use)."""
-    _client.set(client)
+# The one client of this process, and replacing it (None: rebuild from settings on next use).
+get_client = _client.get
+set_client = _client.set
 
 
 def call(
