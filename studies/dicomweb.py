@@ -432,18 +432,17 @@ def is_configured() -> bool:
     return bool(settings.DICOMWEB_URL)
 
 
-def _from_settings() -> DicomWebClient:
-    return DicomWebClient(
+_client = ProcessClient(
+    lambda: DicomWebClient(
         base_url=settings.DICOMWEB_URL,
         username=settings.DICOMWEB_USERNAME,
         password=settings.DICOMWEB_PASSWORD,
         token=settings.DICOMWEB_TOKEN,
         timeout=settings.DICOMWEB_TIMEOUT_SECONDS,
         connect_timeout=settings.DICOMWEB_CONNECT_TIMEOUT_SECONDS,
-    )
-
-
-_client = ProcessClient(_from_settings, setting_prefix="DICOMWEB_")
+    ),
+    setting_prefix="DICOMWEB_",
+)
 # The one client of this process, and replacing it (None: rebuild from settings on next use).
 get_client = _client.get
 set_client = _client.set
