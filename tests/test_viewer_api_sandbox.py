@@ -386,11 +386,10 @@ def test_a_create_hanging_past_the_timeout_is_recovered_once_committed(
     data = create(metadata={"ward": "ED"})
     # The sandbox waits 1.3 s and then creates the study; the client gives up at 1 s.
     sandbox_faults.arm("hang", method="POST", path=STUDIES, seconds=1.3)
-    started = time.monotonic()
     study = viewer_api.study_create(data=data)
-    assert time.monotonic() - started < 4
     assert study.study_instance_uid == data.study_instance_uid
     assert studies_with(data.study_instance_uid) == 1
+    # The client gave up at its timeout (no wall-clock bound: a busy machine stretches it).
     assert calls(caplog, "POST", STUDIES) == ["ReadTimeout"]
     assert calls(caplog, "GET", STUDIES + "/by-uid/{studyInstanceUid}")[-1] == "200"
 
