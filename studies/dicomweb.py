@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -25,14 +24,13 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 from django.core import checks
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydicom import dcmread
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from studies.process_client import ProcessClient
 from studies.viewer_api import (
     DESCRIPTION_MAX_LENGTH,
     METADATA_KEY_MAX_LENGTH,
@@ -430,43 +428,24 @@ def _encode(params: Sequence[tuple[str, str]]) -> str:
     return "&".join(f"{quote(k, safe='')}={quote(v, safe=_QUERY_SAFE)}" for k, v in params)
 
 
-_lock = threading.Lock()
-_client: DicomWebClient | None = None
-
-
 def is_configured() -> bool:
     return bool(settings.DICOMWEB_URL)
 
 
-def get_client() -> DicomWebClient:
-    """The one client of this process, built from settings on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            _client = DicomWebClient(
-                base_url=settings.DICOMWEB_URL,
-                username=settings.DICOMWEB_USERNAME,
-                password=settings.DICOMWEB_PASSWORD,
-                token=settings.DICOMWEB_TOKEN,
-                timeout=settings.DICOMWEB_TIMEOUT_SECONDS,
-                connect_timeout=settings.DICOMWEB_CONNECT_TIMEOUT_SECONDS,
-            )
-        return _client
-
-
-def set_client(client: DicomWebClient | None) -> None:
-    """Replace the process-wide client (None: rebuild from settings on next use)."""
-    global _client
-    with _lock:
-        old, _client = _client, client
-    if old is not None and old is not client:
-        old.close()
-
-
-@receiver(setting_changed)
-def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("DICOMWEB_"):
-        set_client(None)
+_client = ProcessClient(
+    lambda: DicomWebClient(
+        base_url=settings.DICOMWEB_URL,
+        username=settings.DICOMWEB_USERNAME,
+        password=settings.DICOMWEB_PASSWORD,
+        token=settings.DICOMWEB_TOKEN,
+        timeout=settings.DICOMWEB_TIMEOUT_SECONDS,
+        connect_timeout=settings.DICOMWEB_CONNECT_TIMEOUT_SECONDS,
+    ),
+    setting_prefix="DICOMWEB_",
+)
+# The one client of this process, and replacing it (None: rebuild from settings on next use).
+get_client = _client.get
+set_client = _client.set
 
 
 def metadata_keywords() -> list[str]:

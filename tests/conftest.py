@@ -18,7 +18,9 @@ from playwright.sync_api import Browser, Page
 from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxFault
 from sandbox.seed import SeedResult, seed_sandbox
+from studies import viewer_api
 from studies.roles import COORDINATORS, OBSERVERS, ensure_roles
+from tests.viewer_api_fake import FakeAPI
 
 # Service fixtures that start real processes, one module each.
 pytest_plugins = [
@@ -53,11 +55,10 @@ def make_user(username: str, group: str) -> User:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(django_db_setup: None, django_db_blocker: Any) -> None:
-    """Start every test with an empty cache. The cache lives in a database table that the
-    flush between transactional tests leaves alone, so cached API lists would leak."""
-    with django_db_blocker.unblock():
-        cache.clear()
+def _fresh_cache() -> None:
+    """Start every test with an empty cache (local memory, or Redis in the run that has
+    REDIS_URL; tests/settings.py), so cached API lists never leak from one test to the next."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -143,6 +144,19 @@ def no_js_page(
     context = browser.new_context(java_script_enabled=False)
     yield sign_in_through_form(context.new_page(), live_server.url, "coordinator")
     context.close()
+
+
+# --- Viewer API ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAPI]:
+    """The in-process fake Viewer API (tests/viewer_api_fake.py) as the process-wide client; for
+    what the sandbox cannot do over HTTP. Nothing is served until the test says what."""
+    fake = FakeAPI()
+    viewer_api.set_client(fake.client())
+    yield fake
+    viewer_api.set_client(None)
 
 
 # --- Viewer API sandbox ----------------------------------------------------------------------

@@ -9,40 +9,25 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from sandbox.factories import SandboxFactory, random_uid
+from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxStudy
 from studies.models import Submission
 from tests.conftest import SandboxFaults
+from tests.form_data import create_form_data, metadata_data
 from tests.pages import html, input_value
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def form_post(**overrides: str) -> dict[str, str]:
-    data = {
-        "token": str(uuid.uuid4()),
-        "severity": "high",
-        "study_description": "MRI Brain with Contrast",
-        "study_instance_uid": random_uid(),
-        "assignee_query": "",
-        "assigned_to": "",
-        "express_customer_id": "",
-        "metadata-TOTAL_FORMS": "1",
-        "metadata-INITIAL_FORMS": "0",
-        "metadata-0-key": "",
-        "metadata-0-value": "",
-    }
-    data.update(overrides)
-    return data
+    return create_form_data(
+        **{"severity": "high", "study_description": "MRI Brain with Contrast", **overrides}
+    )
 
 
 def with_rows(data: dict[str, str], rows: list[tuple[str, str]]) -> dict[str, str]:
-    data = {k: v for k, v in data.items() if not k.startswith("metadata-0-")}
-    data["metadata-TOTAL_FORMS"] = str(len(rows))
-    for index, (key, value) in enumerate(rows):
-        data[f"metadata-{index}-key"] = key
-        data[f"metadata-{index}-value"] = value
-    return data
+    kept = {k: v for k, v in data.items() if not k.startswith("metadata-")}
+    return {**kept, **metadata_data(rows)}
 
 
 @pytest.fixture

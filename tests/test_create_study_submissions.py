@@ -28,6 +28,7 @@ from studies.submissions import (
 )
 from studies.viewer_api import Severity, Study, StudyCreate
 from tests.conftest import make_user
+from tests.viewer_api_fake import study_json
 
 STUDY_ID = "stu_" + "1" * 32
 DATA = StudyCreate(
@@ -39,18 +40,12 @@ DATA = StudyCreate(
 
 
 def a_study(study_id: str = STUDY_ID, uid: str = "1.2.3.4") -> Study:
-    return Study(
-        study_id=study_id,
-        study_instance_uid=uid,
-        study_description="CT Head",
-        severity="stat",
-        study_viewer_status="incomplete",
-        is_cancelled=False,
-    )
+    return Study.model_validate(study_json(studyId=study_id, studyInstanceUid=uid))
 
 
 class FakeCreate:
-    """Stands in for viewer_api.study_create and remembers what it saw."""
+    """Stands in for viewer_api.study_create (these tests are of the submissions service; the
+    client's create is tested in tests/test_viewer_api.py) and remembers what it saw."""
 
     def __init__(self, result: Callable[[], Study]) -> None:
         self.result = result

@@ -30,6 +30,7 @@ from studies.viewer_api import (
     UserRef,
     dicom_uid_problem,
 )
+from tests.form_data import create_fields, metadata_data
 
 CUSTOMER_ID = "cus_" + "c" * 32
 USER_ID = "usr_" + "a" * 32
@@ -43,33 +44,11 @@ CUSTOMERS = [
 ]
 
 
+UID = "1.2.840.113619.2.55.3"
+
+
 def study_data(**overrides: str) -> dict[str, str]:
-    data = {
-        "token": str(uuid.uuid4()),
-        "severity": "normal",
-        "study_description": "CT Head without Contrast",
-        "study_instance_uid": "1.2.840.113619.2.55.3",
-        "assignee_query": "",
-        "assigned_to": "",
-        "express_customer_id": "",
-    }
-    data.update(overrides)
-    return data
-
-
-def metadata_data(
-    rows: list[tuple[str, str]] | list[tuple[str, str, bool]], total: int | None = None
-) -> dict[str, str]:
-    data = {
-        "metadata-TOTAL_FORMS": str(len(rows) if total is None else total),
-        "metadata-INITIAL_FORMS": "0",
-    }
-    for index, row in enumerate(rows):
-        data[f"metadata-{index}-key"] = row[0]
-        data[f"metadata-{index}-value"] = row[1]
-        if len(row) > 2 and row[2]:
-            data[f"metadata-{index}-DELETE"] = "on"
-    return data
+    return create_fields(**{"study_instance_uid": UID, **overrides})
 
 
 def create_form(data: dict[str, str], **kwargs: Any) -> StudyCreateForm:

@@ -14,6 +14,7 @@ from django.core.signals import request_started
 
 from sandbox.factories import SandboxFactory
 from studies.viewer_api import DESCRIPTION_MAX_LENGTH, METADATA_VALUE_MAX_LENGTH
+from tests.form_data import create_form_data, edit_form_data
 from tests.pages import html, input_value
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,20 +119,13 @@ def test_create_form_prefilled_from_the_query_string(
 def test_create_form_fields(coordinator_client: Any, sandbox_calls: SandboxCalls) -> None:
     response = coordinator_client.post(
         "/studies/new/",
-        {
-            "token": str(uuid.uuid4()),
-            "severity": "normal",
-            "study_description": "D" * (DESCRIPTION_MAX_LENGTH + 1),
-            "study_instance_uid": HUGE_UID,
-            "assignee_query": HUGE,
-            "metadata-TOTAL_FORMS": "1",
-            "metadata-INITIAL_FORMS": "0",
-            "metadata-MIN_NUM_FORMS": "0",
-            "metadata-MAX_NUM_FORMS": "50",
-            "metadata-0-key": "ward",
-            "metadata-0-value": "v" * (METADATA_VALUE_MAX_LENGTH + 1),
-            "action": "create",
-        },
+        create_form_data(
+            [("ward", "v" * (METADATA_VALUE_MAX_LENGTH + 1))],
+            study_description="D" * (DESCRIPTION_MAX_LENGTH + 1),
+            study_instance_uid=HUGE_UID,
+            assignee_query=HUGE,
+            action="create",
+        ),
     )
     page = html(response)
     assert f"A study description has at most {DESCRIPTION_MAX_LENGTH} characters" in page
@@ -146,18 +140,12 @@ def test_edit_form_fields(coordinator_client: Any, sandbox_calls: SandboxCalls, 
     edit = html(coordinator_client.get(f"/studies/{study.study_id}/edit/"))
     response = coordinator_client.post(
         f"/studies/{study.study_id}/edit/",
-        {
-            "original": input_value(edit, "original") or "",
-            "severity": "normal",
-            "study_description": "D" * (DESCRIPTION_MAX_LENGTH + 1),
-            "study_viewer_status": "incomplete",
-            "assignee_query": HUGE,
-            "metadata-TOTAL_FORMS": "0",
-            "metadata-INITIAL_FORMS": "0",
-            "metadata-MIN_NUM_FORMS": "0",
-            "metadata-MAX_NUM_FORMS": "50",
-            "action": "save",
-        },
+        edit_form_data(
+            input_value(edit, "original") or "",
+            study_description="D" * (DESCRIPTION_MAX_LENGTH + 1),
+            assignee_query=HUGE,
+            action="save",
+        ),
     )
     page = html(response)
     assert f"A study description has at most {DESCRIPTION_MAX_LENGTH} characters" in page

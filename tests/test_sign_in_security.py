@@ -24,12 +24,6 @@ LOCKED_OUT = "Too many failed sign-in attempts"
 TOKENS = re.compile(r'value="[^"]*"|"X-CSRFToken": "[^"]*"')
 
 
-@pytest.fixture(autouse=True)
-def _quick_hashing(settings: Any) -> None:
-    """Dozens of sign-in attempts: hash passwords quickly (the real hasher is tested by Django)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 WRONG_PASSWORD = "wrong-password"
 
 

@@ -14,6 +14,7 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy, SandboxViewerToken
 from studies.models import AuditEntry
 from tests.conftest import SandboxFaults
+from tests.form_data import edit_form_data, metadata_data
 from tests.pages import html, input_value
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,30 +44,19 @@ def edit_url(study: SandboxStudy) -> str:
 def edit_form(client: Client, study: SandboxStudy) -> dict[str, str]:
     """What the edit page would post back untouched: its values, as shown."""
     page = html(client.get(edit_url(study)))
-    rows = list((study.metadata or {}).items())
-    data = {
-        "original": input_value(page, "original") or "",
-        "severity": study.severity,
-        "study_description": study.study_description,
-        "study_viewer_status": study.study_viewer_status,
-        "assignee_query": "",
-        "assigned_to": study.assigned_to_id or "",
-        "metadata-TOTAL_FORMS": str(len(rows)),
-        "metadata-INITIAL_FORMS": str(len(rows)),
-    }
-    for index, (key, value) in enumerate(rows):
-        data[f"metadata-{index}-key"] = key
-        data[f"metadata-{index}-value"] = value
-    return data
+    return edit_form_data(
+        input_value(page, "original") or "",
+        list((study.metadata or {}).items()),
+        severity=study.severity,
+        study_description=study.study_description,
+        study_viewer_status=study.study_viewer_status,
+        assigned_to=study.assigned_to_id or "",
+    )
 
 
 def with_rows(data: dict[str, str], rows: list[tuple[str, str]]) -> dict[str, str]:
-    data = {k: v for k, v in data.items() if not re.match(r"metadata-\d+-", k)}
-    data["metadata-TOTAL_FORMS"] = str(len(rows))
-    for index, (key, value) in enumerate(rows):
-        data[f"metadata-{index}-key"] = key
-        data[f"metadata-{index}-value"] = value
-    return data
+    kept = {k: v for k, v in data.items() if not re.match(r"metadata-\d+-|metadata-TOTAL", k)}
+    return {**kept, **metadata_data(rows, initial=int(data["metadata-INITIAL_FORMS"]))}
 
 
 def last_audit() -> AuditEntry:

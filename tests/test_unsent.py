@@ -3,8 +3,6 @@ discarded; the navigation counts them."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
@@ -15,6 +13,7 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
 from studies.models import AuditEntry, Submission
 from tests.conftest import SandboxFaults, make_user
+from tests.form_data import create_form_data
 from tests.pages import html
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,23 +21,15 @@ STUDIES = "/v1/viewer/studies"
 
 
 def form_post(uid: str, **overrides: str) -> dict[str, str]:
-    data = {
-        "token": str(uuid.uuid4()),
-        "severity": "stat",
-        "study_description": "CT Head",
-        "study_instance_uid": uid,
-        "assignee_query": "",
-        "assigned_to": "",
-        "express_customer_id": "",
-        "metadata-TOTAL_FORMS": "2",
-        "metadata-INITIAL_FORMS": "0",
-        "metadata-0-key": "ward",
-        "metadata-0-value": "ED",
-        "metadata-1-key": "bed",
-        "metadata-1-value": "4",
-    }
-    data.update(overrides)
-    return data
+    return create_form_data(
+        [("ward", "ED"), ("bed", "4")],
+        **{
+            "severity": "stat",
+            "study_description": "CT Head",
+            "study_instance_uid": uid,
+            **overrides,
+        },
+    )
 
 
 @pytest.fixture

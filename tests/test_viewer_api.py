@@ -7,14 +7,11 @@ a socket or really sleeps: waits go to a recording fake.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -47,176 +44,42 @@ from studies.viewer_api import (
     pagination,
     transport,
 )
-
-BASE_URL = "https://viewer.test/prefix"
-API_KEY = "sk_live_do-not-log-0123456789abcdef"
-STUDY_ID = "stu_" + "a1" * 16
-USER_ID = "usr_" + "b2" * 16
-OTHER_USER_ID = "usr_" + "c3" * 16
-CUSTOMER_ID = "cus_" + "d4" * 16
-UID = "1.2.840.113619.2.55.3.604688119.868.1234567890.123"
-DESCRIPTION = "Brain MRI left temporal lesion"
-METADATA_VALUE = "MRN-00421337"
-METADATA = {"ward": METADATA_VALUE}
-
-Reply = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-# --- Fake API ----------------------------------------------------------------------------------
-
-
-class FakeAPI:
-    """Answers requests from a queue, in order, and records every request and every wait."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self.requests: list[httpx.Request] = []
-        self.sleeps: list[float] = []
-
-    def queue(self, *replies: Reply) -> FakeAPI:
-        self.replies.extend(replies)
-        return self
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        if not self.replies:
-            raise AssertionError(f"unexpected request: {request.method} {request.url.path}")
-        reply = self.replies.pop(0)
-        if isinstance(reply, httpx.Response):
-            return reply
-        if isinstance(reply, httpx.RequestError):
-            reply.request = request
-            raise reply
-        if isinstance(reply, Exception):
-            raise reply
-        return reply(request)
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-
-    def methods(self) -> list[str]:
-        return [request.method for request in self.requests]
-
-    def count(self, method: str, path_end: str = "") -> int:
-        return sum(
-            1
-            for request in self.requests
-            if request.method == method and request.url.path.endswith(path_end)
-        )
+from tests.viewer_api_fake import (
+    API_KEY,
+    BASE_URL,
+    CUSTOMER_ID,
+    DESCRIPTION,
+    METADATA,
+    METADATA_VALUE,
+    OTHER_USER_ID,
+    STUDY_ID,
+    UID,
+    USER_ID,
+    FakeAPI,
+    body_of,
+    customer_json,
+    error,
+    ok,
+    page_json,
+    query_of,
+    study_json,
+    user_json,
+)
 
 
-def make_client(fake: FakeAPI, *, api_key: str = API_KEY) -> viewer_api.ViewerAPI:
-    return viewer_api.ViewerAPI(
-        base_url=BASE_URL,
-        api_key=api_key,
-        transport=httpx.MockTransport(fake.handle),
-        sleep=fake.sleep,
-    )
+@pytest.fixture
+def fake(fake_api: FakeAPI) -> FakeAPI:
+    return fake_api
 
 
 @pytest.fixture
 def locmem_cache(settings):
+    """A local-memory cache even in the Redis run: these tests list the cache's keys."""
     settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "viewer-api-tests",
-            "KEY_PREFIX": "viewer-admin",
-        }
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "keys"}
     }
     cache.clear()
-    yield cache
-    cache.clear()
-
-
-@pytest.fixture
-def fake(locmem_cache):
-    api = FakeAPI()
-    viewer_api.set_client(make_client(api))
-    yield api
-    viewer_api.set_client(None)
-
-
-def ok(body: Any, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=headers)
-
-
-def error(
-    status: int, code: str = "error", message: str = "Nope.", details=None, **headers: str
-) -> httpx.Response:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    return httpx.Response(status, json=body, headers=headers)
-
-
-def study_json(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "studyId": STUDY_ID,
-        "studyInstanceUid": UID,
-        "studyDescription": DESCRIPTION,
-        "severity": "stat",
-        "studyViewerStatus": "incomplete",
-        "isCancelled": False,
-        "cancelledAt": None,
-        "createdAt": "2025-01-30T12:51:12.936Z",
-        "updatedAt": "2025-01-30T12:51:12.936Z",
-        "assignedTo": {
-            "userId": USER_ID,
-            "email": "dr.lee@clinic.example",
-            "firstName": "Dana",
-            "lastName": "Lee",
-            "middleName": None,
-            "suffix1": "MD",
-            "suffix2": None,
-        },
-        "createdByApiKey": {
-            "apiKeyId": "6f1c1b5e-8a9d-4f7e-9a51-3c2b1d0e9f88",
-            "description": "Viewer Admin",
-            "isViewerEnabled": True,
-            "isClinicalContextEnrichmentEnabled": False,
-        },
-        "createdByUser": None,
-        "expressCustomer": None,
-        "metadata": dict(METADATA),
-    }
-    body.update(overrides)
-    return body
-
-
-def user_json(user_id: str = USER_ID, first: str = "Dana", last: str = "Lee", **extra: Any):
-    return {
-        "userId": user_id,
-        "email": f"{first.lower()}.{last.lower()}@clinic.example",
-        "firstName": first,
-        "lastName": last,
-        "level": "member",
-        "clinicRole": "Radiologist",
-        "canManageStudies": True,
-        "hasDashboardAccess": False,
-        "invitedSource": "api",
-        "createdAt": "2025-01-30T12:51:12.936Z",
-        "lastLoginAt": None,
-        **extra,
-    }
-
-
-def customer_json(customer_id: str = CUSTOMER_ID, *, active: bool = True, name: str = "Acme"):
-    return {
-        "expressCustomerId": customer_id,
-        "expressCustomerName": name,
-        "isActive": active,
-        "userCount": 2,
-        "createdAt": "2025-01-30T12:51:12.936Z",
-        "updatedAt": None,
-        "createdByApiKeyId": None,
-        "createdByUserId": None,
-        "metadata": {},
-    }
-
-
-def page(key: str, items: list[Any], cursor: str | None = None, has_more: bool = False):
-    return {key: items, "cursor": cursor, "hasMore": has_more}
+    return cache
 
 
 def create_data(**overrides: Any) -> StudyCreate:
@@ -229,14 +92,6 @@ def create_data(**overrides: Any) -> StudyCreate:
     }
     values.update(overrides)
     return StudyCreate(**values)
-
-
-def query_of(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
-
-
-def body_of(request: httpx.Request) -> Any:
-    return json.loads(request.content) if request.content else None
 
 
 # --- Request models: the rules the API states --------------------------------------------------
@@ -471,7 +326,7 @@ def test_empty_and_dot_segments_are_refused_without_a_request(fake, value):
 
 
 def test_null_filters_lowercase_booleans_and_empty_values(fake):
-    fake.queue(*[ok(page("studies", [])) for _ in range(3)])
+    fake.queue(*[ok(page_json("studies", [])) for _ in range(3)])
     viewer_api.study_list(
         filters=StudyFilters(assigned_to=UNASSIGNED, express_customer_id=NO_CUSTOMER)
     )
@@ -526,8 +381,8 @@ def test_next_cursor_follows_the_sdk_rules(envelope, expected):
 
 def test_a_cursor_handed_out_twice_stops_the_walk(fake):
     fake.queue(
-        ok(page("expressCustomers", [customer_json()], cursor="same", has_more=True)),
-        ok(page("expressCustomers", [customer_json()], cursor="same", has_more=True)),
+        ok(page_json("expressCustomers", [customer_json()], cursor="same", has_more=True)),
+        ok(page_json("expressCustomers", [customer_json()], cursor="same", has_more=True)),
     )
     with pytest.raises(BadResponse):
         viewer_api.customers_all()
@@ -537,9 +392,9 @@ def test_a_cursor_handed_out_twice_stops_the_walk(fake):
 def test_update_list_users_and_customers_round_trip(fake):
     fake.queue(
         ok(study_json(assignedTo=None)),
-        ok(page("users", [user_json()], cursor=None)),
+        ok(page_json("users", [user_json()], cursor=None)),
         ok(user_json(suffix1="MD", middleName="R.")),
-        ok(page("expressCustomers", [customer_json()])),
+        ok(page_json("expressCustomers", [customer_json()])),
         ok({"success": True, "message": None}),
         ok({"url": "https://viewer.test/open?token=x"}),
     )
@@ -572,7 +427,7 @@ def test_update_list_users_and_customers_round_trip(fake):
 def test_unknown_extra_fields_are_accepted(fake):
     body = study_json(brandNewField={"x": 1})
     body["assignedTo"]["pager"] = "555"
-    fake.queue(ok(body), ok({**page("users", [user_json(extra=1)]), "total": 1}))
+    fake.queue(ok(body), ok({**page_json("users", [user_json(extra=1)]), "total": 1}))
     assert viewer_api.study_get(study_id=STUDY_ID).study_id == STUDY_ID
     assert viewer_api.user_list().items[0].user_id == USER_ID
 
@@ -729,7 +584,7 @@ def test_409_on_update_is_a_conflict_with_the_api_message(fake):
 
 
 @pytest.mark.parametrize(("base_url", "api_key"), [("", API_KEY), (BASE_URL, "")])
-def test_missing_settings_are_an_auth_error(settings, locmem_cache, base_url, api_key):
+def test_missing_settings_are_an_auth_error(settings, base_url, api_key):
     settings.VIEWER_API_BASE_URL = base_url
     settings.VIEWER_API_KEY = api_key
     viewer_api.set_client(None)
@@ -757,7 +612,7 @@ def test_the_process_client_is_built_once_from_settings(settings):
 
 
 def test_ping(fake):
-    fake.queue(ok(page("studies", [])), error(401))
+    fake.queue(ok(page_json("studies", [])), error(401))
     assert viewer_api.ping() == (True, "reachable")
     assert query_of(fake.requests[0]) == {"limit": "1"}
     assert viewer_api.ping() == (False, "AuthError")
@@ -1138,13 +993,13 @@ def test_logs_never_carry_the_key_metadata_descriptions_uids_or_names(fake, capl
         error(409, "conflict", f"Duplicate {UID} ({DESCRIPTION})"),
         ok(study_json()),
         # A list filtered by description, and a response with a broken metadata value.
-        ok(page("studies", [study_json(metadata={"ward": 7})])),
+        ok(page_json("studies", [study_json(metadata={"ward": 7})])),
         # Validation errors that echo the values.
         error(400, "validation_error", METADATA_VALUE, [{"field": "metadata", "message": UID}]),
         # A name search and an email search.
-        ok(page("users", [user_json(first="Ada", last="Okafor")])),
-        ok(page("users", [])),
-        ok(page("users", [user_json(first="Ada", last="Okafor")])),
+        ok(page_json("users", [user_json(first="Ada", last="Okafor")])),
+        ok(page_json("users", [])),
+        ok(page_json("users", [user_json(first="Ada", last="Okafor")])),
     )
     viewer_api.study_create(data=create_data())
     with pytest.raises(Conflict):
@@ -1170,8 +1025,8 @@ def test_logs_never_carry_the_key_metadata_descriptions_uids_or_names(fake, capl
 
 def test_user_search_hits_the_api_once_within_the_ttl(fake):
     fake.queue(
-        ok(page("users", [user_json(first="Ada", last="Okafor")])),
-        ok(page("users", [user_json(first="Okafor", last="Zed", user_id=OTHER_USER_ID)])),
+        ok(page_json("users", [user_json(first="Ada", last="Okafor")])),
+        ok(page_json("users", [user_json(first="Okafor", last="Zed", user_id=OTHER_USER_ID)])),
     )
     first = viewer_api.user_search(query="  okafor ")
     second = viewer_api.user_search(query="OKAFOR")
@@ -1185,7 +1040,7 @@ def test_user_search_hits_the_api_once_within_the_ttl(fake):
 
 
 def test_user_search_by_email_and_full_name(fake):
-    fake.queue(ok(page("users", [user_json()])), ok(page("users", [user_json()])))
+    fake.queue(ok(page_json("users", [user_json()])), ok(page_json("users", [user_json()])))
     viewer_api.user_search(query="dana.lee@clinic.example", limit=5)
     viewer_api.user_search(query="Dana  Lee")
     assert query_of(fake.requests[0]) == {"email": "dana.lee@clinic.example", "limit": "5"}
@@ -1197,8 +1052,8 @@ def test_user_search_by_email_and_full_name(fake):
 def test_customers_all_walks_every_page_once_within_the_ttl(fake):
     inactive = customer_json("cus_" + "f" * 32, active=False, name="Old")
     fake.queue(
-        ok(page("expressCustomers", [customer_json()], cursor="c1", has_more=True)),
-        ok(page("expressCustomers", [inactive])),
+        ok(page_json("expressCustomers", [customer_json()], cursor="c1", has_more=True)),
+        ok(page_json("expressCustomers", [inactive])),
     )
     assert [c.express_customer_name for c in viewer_api.customers_all()] == ["Acme", "Old"]
     assert [c.express_customer_name for c in viewer_api.customers_all()] == ["Acme", "Old"]
@@ -1216,7 +1071,9 @@ def test_user_get_cached(fake):
 
 
 def test_cache_keys_are_shared_by_instances_and_carry_no_secret(fake, locmem_cache):
-    fake.queue(ok(page("users", [user_json(first="Ada", last="Okafor")])), ok(page("users", [])))
+    fake.queue(
+        ok(page_json("users", [user_json(first="Ada", last="Okafor")])), ok(page_json("users", []))
+    )
     viewer_api.user_search(query="Okafor")
     keys = list(locmem_cache._cache.keys())
     assert keys
@@ -1226,22 +1083,22 @@ def test_cache_keys_are_shared_by_instances_and_carry_no_secret(fake, locmem_cac
 
     # Another app instance (another client object, same base URL and key) reads the same entry.
     other = FakeAPI()
-    viewer_api.set_client(make_client(other))
+    viewer_api.set_client(other.client())
     assert [u.last_name for u in viewer_api.user_search(query="Okafor")] == ["Okafor"]
     assert other.requests == []
 
     # Another key never sees this key's entries.
-    viewer_api.set_client(make_client(other, api_key="another-key"))
-    other.queue(ok(page("users", [])), ok(page("users", [])))
+    viewer_api.set_client(other.client(api_key="another-key"))
+    other.queue(ok(page_json("users", [])), ok(page_json("users", [])))
     assert viewer_api.user_search(query="Okafor") == []
     assert len(other.requests) == 2
 
 
 def test_a_corrupt_cache_entry_is_reloaded(fake, locmem_cache):
-    fake.queue(ok(page("expressCustomers", [customer_json()])))
+    fake.queue(ok(page_json("expressCustomers", [customer_json()])))
     viewer_api.customers_all()
     (key,) = [k.split(":", 2)[2] for k in locmem_cache._cache]
     locmem_cache.set(key, [{"nonsense": True}])
-    fake.queue(ok(page("expressCustomers", [customer_json()])))
+    fake.queue(ok(page_json("expressCustomers", [customer_json()])))
     assert len(viewer_api.customers_all()) == 1
     assert len(fake.requests) == 2

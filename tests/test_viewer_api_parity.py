@@ -1,6 +1,6 @@
 """Our client puts the same requests on the wire as the official `avara` SDK 0.3.0.
 
-For each call, both clients talk to the same in-process fake (httpx.MockTransport); the test
+For each call, both clients talk to the shared in-process fake (tests/viewer_api_fake.py); the test
 compares what each sent: method, path (raw, percent-encoding included), query string (decoded
 and raw, as key/value pairs, order aside), JSON body and the headers that matter.
 """
@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 from avara import Avara
-from django.core.cache import cache
 
 from studies import viewer_api
 from studies.viewer_api import (
@@ -29,6 +28,7 @@ from studies.viewer_api import (
     UserFilters,
     ViewerStatus,
 )
+from tests.viewer_api_fake import FakeAPI, customer_json, study_json, user_json
 
 BASE_URL = "http://api.test/sandbox"
 API_KEY = "parity-key"
@@ -38,31 +38,9 @@ CUSTOMER_ID = "cus_" + "1234567890abcdef" * 2
 UID = "1.2.840.113619.2.55.3.604688119.868.1234567890.123"
 CURSOR = "eyJvZmZzZXQiOjIwfQ=="
 
-STUDY = {
-    "studyId": STUDY_ID,
-    "studyInstanceUid": UID,
-    "studyDescription": "CT Head",
-    "severity": "stat",
-    "studyViewerStatus": "incomplete",
-    "isCancelled": False,
-}
-USER = {
-    "userId": USER_ID,
-    "email": "dana.lee@clinic.example",
-    "firstName": "Dana",
-    "lastName": "Lee",
-    "level": "member",
-    "clinicRole": "Radiologist",
-    "canManageStudies": True,
-    "hasDashboardAccess": False,
-    "invitedSource": "api",
-}
-CUSTOMER = {
-    "expressCustomerId": CUSTOMER_ID,
-    "expressCustomerName": "Acme",
-    "isActive": True,
-    "userCount": 1,
-}
+STUDY = study_json(studyId=STUDY_ID, studyDescription="CT Head")
+USER = user_json(USER_ID)
+CUSTOMER = customer_json(CUSTOMER_ID)
 
 
 def answer(request: httpx.Request) -> httpx.Response:
@@ -85,45 +63,20 @@ def answer(request: httpx.Request) -> httpx.Response:
     return httpx.Response(201 if request.method == "POST" else 200, json=STUDY)
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        return answer(request)
-
-
 @pytest.fixture
-def ours(settings):
-    # user_search caches; a local-memory cache keeps these tests off the database.
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "viewer-api-parity",
-        }
-    }
-    cache.clear()
-    capture = Capture()
-    viewer_api.set_client(
-        viewer_api.ViewerAPI(
-            base_url=BASE_URL,
-            api_key=API_KEY,
-            transport=httpx.MockTransport(capture.handle),
-            sleep=lambda seconds: None,
-        )
-    )
-    yield capture
+def ours():
+    fake = FakeAPI(BASE_URL, answer=answer)
+    viewer_api.set_client(fake.client(api_key=API_KEY))
+    yield fake
     viewer_api.set_client(None)
 
 
 @pytest.fixture
 def sdk():
-    capture = Capture()
-    http_client = httpx.Client(transport=httpx.MockTransport(capture.handle))
+    fake = FakeAPI(BASE_URL, answer=answer)
+    http_client = httpx.Client(transport=httpx.MockTransport(fake.handle))
     client = Avara(api_key=API_KEY, base_url=BASE_URL, max_retries=0, http_client=http_client)
-    yield client, capture
+    yield client, fake
     client.close()
 
 

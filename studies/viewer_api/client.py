@@ -3,48 +3,47 @@ install one with a fake transport), rebuilt when a `VIEWER_API_*` setting change
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
+from studies.process_client import ProcessClient
 from studies.viewer_api.exceptions import ViewerAPIError
+from studies.viewer_api.parsing import Model, parse
 from studies.viewer_api.transport import ViewerAPI
 
-_lock = threading.Lock()
-_client: ViewerAPI | None = None
+
+def _from_settings() -> ViewerAPI:
+    return ViewerAPI(
+        base_url=settings.VIEWER_API_BASE_URL,
+        api_key=settings.VIEWER_API_KEY,
+        timeout=settings.VIEWER_API_TIMEOUT_SECONDS,
+        connect_timeout=settings.VIEWER_API_CONNECT_TIMEOUT_SECONDS,
+        max_connections=settings.VIEWER_API_MAX_CONNECTIONS,
+    )
 
 
-def get_client() -> ViewerAPI:
-    """The one client of this process, built from settings on first use."""
-    global _client
-    with _lock:
-        if _client is None:
-            _client = ViewerAPI(
-                base_url=settings.VIEWER_API_BASE_URL,
-                api_key=settings.VIEWER_API_KEY,
-                timeout=settings.VIEWER_API_TIMEOUT_SECONDS,
-                connect_timeout=settings.VIEWER_API_CONNECT_TIMEOUT_SECONDS,
-                max_connections=settings.VIEWER_API_MAX_CONNECTIONS,
-            )
-        return _client
+_client = ProcessClient(_from_settings, setting_prefix="VIEWER_API_")
+# The one client of this process, and replacing it (None: rebuild from settings on next use).
+get_client = _client.get
+set_client = _client.set
 
 
-def set_client(client: ViewerAPI | None) -> None:
-    """Replace the process-wide client (None: rebuild from settings on next use)."""
-    global _client
-    with _lock:
-        old, _client = _client, client
-    if old is not None and old is not client:
-        old.close()
-
-
-@receiver(setting_changed)
-def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("VIEWER_API_"):
-        set_client(None)
+def call(
+    model: type[Model],
+    method: str,
+    template: str,
+    *,
+    path_params: Mapping[str, str] | None = None,
+    json: Mapping[str, Any] | None = None,
+    not_found: str | None = None,
+) -> Model:
+    """One request through the process-wide client, its answer read as `model`."""
+    body = get_client().request(
+        method, template, path_params=path_params, json=json, not_found=not_found
+    )
+    return parse(model, body)
 
 
 def ping() -> tuple[bool, str]:

@@ -18,13 +18,8 @@ _CUSTOMERS: Final = TypeAdapter(list[ExpressCustomer])
 def customer_list(
     *, filters: CustomerFilters | None = None, cursor: str | None = None
 ) -> Page[ExpressCustomer]:
-    return fetch_page(
-        "/v1/express",
-        "expressCustomers",
-        Page[ExpressCustomer],
-        filters=filters or CustomerFilters(),
-        cursor=cursor,
-    )
+    page = Page[ExpressCustomer]
+    return fetch_page("/v1/express", "expressCustomers", page, filters or CustomerFilters(), cursor)
 
 
 def customers_all() -> list[ExpressCustomer]:

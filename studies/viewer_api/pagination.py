@@ -14,7 +14,7 @@ from studies.viewer_api.transport import logger
 
 
 def fetch_page(
-    path: str, key: str, page: type[Page[Item]], *, filters: Filters, cursor: str | None
+    path: str, key: str, page: type[Page[Item]], filters: Filters, cursor: str | None
 ) -> Page[Item]:
     """One page of the list at `path`: the filters' query, plus the cursor of a later page."""
     params = filters.query()

@@ -116,11 +116,7 @@ def study_update(*, study_id: str, changes: StudyUpdate) -> Study:
 
 def study_list(*, filters: StudyFilters | None = None, cursor: str | None = None) -> Page[Study]:
     return fetch_page(
-        "/v1/viewer/studies",
-        "studies",
-        Page[Study],
-        filters=filters or StudyFilters(),
-        cursor=cursor,
+        "/v1/viewer/studies", "studies", Page[Study], filters or StudyFilters(), cursor
     )
 
 

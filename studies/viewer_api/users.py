@@ -7,35 +7,28 @@ from typing import Final
 from pydantic import TypeAdapter
 
 from studies.viewer_api.cache import cached
-from studies.viewer_api.client import get_client
+from studies.viewer_api.client import call
 from studies.viewer_api.pagination import fetch_page
 from studies.viewer_api.params import UserFilters
-from studies.viewer_api.parsing import parse
 from studies.viewer_api.responses import Page, User
 
-_USER: Final = TypeAdapter(User)
+_USER: Final = "/v1/viewer/users/{userId}"
+_NO_SUCH_USER: Final = "The Viewer API has no such user. Choose another assignee."
+_USER_ADAPTER: Final = TypeAdapter(User)
 _USERS: Final = TypeAdapter(list[User])
 
 
 def user_list(*, filters: UserFilters | None = None, cursor: str | None = None) -> Page[User]:
-    return fetch_page(
-        "/v1/viewer/users", "users", Page[User], filters=filters or UserFilters(), cursor=cursor
-    )
+    return fetch_page("/v1/viewer/users", "users", Page[User], filters or UserFilters(), cursor)
 
 
 def user_get(*, user_id: str) -> User:
-    body = get_client().request(
-        "GET",
-        "/v1/viewer/users/{userId}",
-        path_params={"userId": user_id},
-        not_found="The Viewer API has no such user. Choose another assignee.",
-    )
-    return parse(User, body)
+    return call(User, "GET", _USER, path_params={"userId": user_id}, not_found=_NO_SUCH_USER)
 
 
 def user_get_cached(*, user_id: str) -> User:
     """`user_get`, cached briefly: for showing the chosen assignee again."""
-    return cached(f"users:get:{user_id}", lambda: user_get(user_id=user_id), _USER)
+    return cached(f"users:get:{user_id}", lambda: user_get(user_id=user_id), _USER_ADAPTER)
 
 
 def user_search(*, query: str, limit: int = 10) -> list[User]:

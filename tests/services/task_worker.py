@@ -84,6 +84,7 @@ def task_worker(
         env = {
             **os.environ,
             "DJANGO_ENV": "local",
+            "DJANGO_SETTINGS_MODULE": "viewer_admin.settings",  # not the test run's settings
             "DATABASE_URL": subprocess_database_url(),
             "VIEWER_API_BASE_URL": sandbox_url,
             "VIEWER_API_KEY": django_settings.VIEWER_API_KEY,
