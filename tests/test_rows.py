@@ -21,7 +21,13 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from studies.rows import StudyRow, study_rows
-from studies.templatetags.studies_tags import copy_button, local_time, severity_badge
+from studies.templatetags import studies_tags
+from studies.templatetags.studies_tags import (
+    copy_button,
+    local_time,
+    relative_time,
+    severity_badge,
+)
 from studies.viewer_api import Study
 
 pytestmark = pytest.mark.django_db  # the suite's fresh-cache fixture clears the cache table
@@ -52,7 +58,10 @@ class FrozenDatetime(datetime):
 
 @pytest.fixture(autouse=True)
 def frozen_clock() -> Iterator[None]:
-    with mock.patch.object(humanize, "datetime", FrozenDatetime):
+    with (
+        mock.patch.object(humanize, "datetime", FrozenDatetime),
+        mock.patch.object(studies_tags, "datetime", FrozenDatetime),
+    ):
         yield
 
 
@@ -160,3 +169,18 @@ def test_the_badges_and_the_copy_button_escape_as_format_html_did() -> None:
         'data-copy-text="1.2&quot;&lt;3&gt;" hidden><span class="copy-button__label">'
         "Copy &amp; go</span></button>"
     )
+
+
+@pytest.mark.parametrize("language", ["en-us", "de"])
+def test_relative_time_is_naturaltime_also_when_remembered(language: str) -> None:
+    ages = [0, 1, 59, 60, 61, 3599, 3600, 86_399, 86_400, 90_061, 31 * 86_400, 400 * 86_400]
+    values = [NOW - timedelta(seconds=age, microseconds=micro) for age in ages for micro in (0, 1)]
+    values += [
+        NOW + timedelta(seconds=30),
+        NOW.astimezone(ZoneInfo("Asia/Tokyo")) - timedelta(days=40),
+    ]
+    with translation.override(language):
+        natural = [str(humanize.naturaltime(value)) for value in values]
+        expected = ["just now" if text == "now" else text for text in natural]
+        assert [relative_time(value) for value in values] == expected
+        assert [relative_time(value) for value in values] == expected  # from what it remembered

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
 
@@ -88,8 +88,35 @@ def relative_time(value: datetime | None) -> str:
     """ "just now", "3 minutes ago", "2 days ago" ("" for no time)."""
     if value is None:
         return ""
-    text = str(naturaltime(value))
+    key = _age_key(value)
+    text = _AGES.get(key) if key else None
+    if text is None:
+        text = str(naturaltime(value))
+        # Kept only when the clock did not move to another second meanwhile: then `text` is
+        # exactly naturaltime's for this age.
+        if key and _age_key(value) == key:
+            if len(_AGES) >= _AGES_MAX:
+                _AGES.clear()
+            _AGES[key] = text
     return "just now" if text == "now" else text
+
+
+# naturaltime's answers by age: it depends only on the time (and its zone, for the calendar),
+# its whole seconds of age and the language (the worklist shows the same studies to everyone,
+# and naturaltime is slow).
+_AgeKey = tuple[datetime, object, int, int, str | None]
+_AGES: dict[_AgeKey, str] = {}
+_AGES_MAX = 20_000
+
+
+def _age_key(value: datetime) -> _AgeKey | None:
+    """(time, its zone, days and seconds of its age, language) for a past time; None for a
+    future one."""
+    now = datetime.now(UTC if timezone.is_aware(value) else None)
+    if value > now:
+        return None
+    age = now - value
+    return (value, value.tzinfo, age.days, age.seconds, get_language())
 
 
 @register.simple_tag
