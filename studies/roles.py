@@ -66,7 +66,8 @@ class OneQueryPermissionsBackend(ModelBackend):
             or user_obj.is_superuser
             or hasattr(user_obj, f"_{from_name}_perm_cache")
         ):
-            return super()._get_permissions(user_obj, obj, from_name)  # type: ignore[misc]
+            known: set[str] = super()._get_permissions(user_obj, obj, from_name)  # type: ignore[misc]
+            return known
         fields = ("content_type__app_label", "codename", "source")
         own = user_obj.user_permissions.annotate(source=Value("user")).values_list(*fields)
         shared = (
