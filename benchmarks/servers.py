@@ -35,8 +35,11 @@ class BenchmarkError(Exception):
     """The benchmark could not run (setup, sign-in or an unexpected answer)."""
 
 
-def environment(database_url: str, api_base_url: str, *, sandbox: bool) -> dict[str, str]:
-    """The environment of one instance (and of this process, for seeding and counting)."""
+def environment(
+    database_url: str, api_base_url: str, *, sandbox: bool, redis_url: str = ""
+) -> dict[str, str]:
+    """The environment of one instance (and of this process, for seeding and counting);
+    `redis_url` empty: the database cache."""
     env = dict(os.environ)
     env.update(
         {
@@ -61,6 +64,8 @@ def environment(database_url: str, api_base_url: str, *, sandbox: bool) -> dict[
         "PORT",
     ):
         env.pop(name, None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return env
 
 

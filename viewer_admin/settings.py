@@ -303,6 +303,7 @@ LOGIN_REDIRECT_URL_FAILURE = "/login/?sso=failed"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "studies.roles.OneQueryPermissionsBackend",  # permission checks in one query; signs no one in
     "accounts.oidc.RoleMappingOIDCBackend",  # does nothing unless OIDC_ENABLED
     *(["django.contrib.auth.backends.ModelBackend"] if LOCAL_PASSWORDS_ENABLED else []),
 ]

@@ -11,15 +11,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+from functools import cache
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.dates import MONTHS_3
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from studies import forms
 from studies.viewer_api import Severity, ViewerStatus
@@ -34,11 +36,22 @@ def _value(raw: object) -> str:
 def _badge(kind: type[Severity] | type[ViewerStatus], raw: object) -> SafeString:
     """Text plus colour, never colour alone; a value we do not know is shown as it came."""
     value = _value(raw)
-    try:
-        known = kind(value)
-    except ValueError:
-        return format_html('<span class="badge">{}</span>', value or "Unknown")
-    return format_html('<span class="badge badge--{}">{}</span>', known.value, known.label)
+    known = _KNOWN_BADGES[kind].get(value)
+    if known is not None:
+        return known
+    return format_html('<span class="badge">{}</span>', value or "Unknown")
+
+
+# Every known value's badge, made once (a worklist shows two badges a row).
+_KNOWN_BADGES: dict[type[Severity] | type[ViewerStatus], dict[str, SafeString]] = {
+    kind: {
+        known.value: format_html(
+            '<span class="badge badge--{}">{}</span>', known.value, known.label
+        )
+        for known in kind
+    }
+    for kind in (Severity, ViewerStatus)
+}
 
 
 @register.simple_tag
@@ -57,7 +70,17 @@ def local_time(value: datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    return f"{date_format(local, 'j M Y, H:i')} {local.tzname()}"
+    # What date_format(local, "j M Y, H:i") gives (Django's DateFormat: the month's
+    # translated three-letter name, title-cased), without parsing the format on every call.
+    month = _month_abbreviation(local.month, get_language())
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    return f"{local.day} {month} {local.year:04d}, {clock} {local.tzname()}"
+
+
+@cache
+def _month_abbreviation(month: int, language: str | None) -> str:
+    """`M` of Django's date formats in `language` (the active one when it is looked up)."""
+    return MONTHS_3[month].title()
 
 
 @register.filter
@@ -65,8 +88,35 @@ def relative_time(value: datetime | None) -> str:
     """ "just now", "3 minutes ago", "2 days ago" ("" for no time)."""
     if value is None:
         return ""
-    text = str(naturaltime(value))
+    key = _age_key(value)
+    text = _AGES.get(key) if key else None
+    if text is None:
+        text = str(naturaltime(value))
+        # Kept only when the clock did not move to another second meanwhile: then `text` is
+        # exactly naturaltime's for this age.
+        if key and _age_key(value) == key:
+            if len(_AGES) >= _AGES_MAX:
+                _AGES.clear()
+            _AGES[key] = text
     return "just now" if text == "now" else text
+
+
+# naturaltime's answers by age: it depends only on the time (and its zone, for the calendar),
+# its whole seconds of age and the language (the worklist shows the same studies to everyone,
+# and naturaltime is slow).
+_AgeKey = tuple[datetime, object, int, int, str | None]
+_AGES: dict[_AgeKey, str] = {}
+_AGES_MAX = 20_000
+
+
+def _age_key(value: datetime) -> _AgeKey | None:
+    """(time, its zone, days and seconds of its age, language) for a past time; None for a
+    future one."""
+    now = datetime.now(UTC if timezone.is_aware(value) else None)
+    if value > now:
+        return None
+    age = now - value
+    return (value, value.tzinfo, age.days, age.seconds, get_language())
 
 
 @register.simple_tag
@@ -93,9 +143,9 @@ def field_labels(names: list[str] | None) -> str:
 def copy_button(text: str, label: str = "Copy") -> SafeString:
     """A button that copies `text`; hidden until static/js/copy.js shows it (without
     JavaScript there is nothing it could do)."""
-    return format_html(
-        '<button type="button" class="button button--small copy-button" data-copy-text="{}"'
-        ' hidden><span class="copy-button__label">{}</span></button>',
-        text,
-        label,
+    # format_html's escaping without its formatting machinery (a worklist has one a row).
+    return mark_safe(  # noqa: S308 - both values are escaped here
+        '<button type="button" class="button button--small copy-button" data-copy-text="'
+        f'{conditional_escape(text)}" hidden><span class="copy-button__label">'
+        f"{conditional_escape(label)}</span></button>"
     )

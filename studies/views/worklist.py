@@ -14,6 +14,7 @@ new row for the top of the table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from studies.forms import (
 )
 from studies.http import AuthenticatedRequest
 from studies.roles import can_manage_studies
+from studies.rows import StudyRow, study_rows
 from studies.submissions import submission_create
 from studies.viewer_api import ExpressCustomer, Study, UserRef, ViewerAPIError
 from studies.views.outcomes import OnForm, on_form
@@ -60,6 +62,11 @@ class Results:
     next_cursor: str | None = None
     error: str | None = None
     bad_cursor: bool = False
+
+    @cached_property
+    def rows(self) -> list[StudyRow]:
+        """The studies as the table's rows show them (made once, when a template asks)."""
+        return study_rows(self.studies)
 
 
 # --- The list -----------------------------------------------------------------------------------
@@ -160,6 +167,7 @@ def quick_create_context(shown: OnForm[StudyBaseForm]) -> dict[str, Any]:
         "quick_picker": assignee_options(form),
         "quick_banner": shown.banner,
         "quick_created": shown.created,
+        "quick_created_row": StudyRow(shown.created) if shown.created else None,
         "quick_created_id": created_id,
     }
 
