@@ -53,11 +53,11 @@ def viewer_status_badge(status: ViewerStatus | str | None) -> SafeString:
 
 @register.filter
 def local_time(value: datetime | None) -> str:
-    """The exact time in the configured time zone, e.g. "30 Jan 2025, 12:51 UTC"."""
+    """The exact time in the clinic's time zone, e.g. "30 Jan 2025, 12:51" (the page names the
+    zone once, at its foot)."""
     if value is None:
         return ""
-    local = timezone.localtime(value)
-    return f"{date_format(local, 'j M Y, H:i')} {local.tzname()}"
+    return date_format(timezone.localtime(value), "j M Y, H:i")
 
 
 @register.filter
