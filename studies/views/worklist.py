@@ -182,7 +182,8 @@ def worklist_context(request: AuthenticatedRequest) -> dict[str, Any]:
     form.is_valid()
     cursor = parse_cursor(request.GET)
     results = load_results(form, cursor)
-    urgent = load_urgent(form) if urgent_applies(form, cursor) else None
+    # Urgent first's one extra call (none when the list itself could not be loaded).
+    urgent = load_urgent(form) if urgent_applies(form, cursor) and not results.error else None
     if form.created_by_me:
         results.studies, *rest = keep_created_by(
             request.user, results.studies, urgent.studies if urgent else []
