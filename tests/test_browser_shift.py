@@ -120,7 +120,8 @@ def test_live_worklist_announces_changes_and_leaves_the_page_alone(
     notice = page.locator("[data-live-notice]")
     page.wait_for_timeout(2500)
     expect(notice).to_be_empty()  # nothing changed yet
-    assert checks and all(headers.get("x-background") == "true" for headers in checks)
+    assert checks
+    assert all(headers.get("x-background") == "true" for headers in checks)
 
     sandbox_factory.study(study_description="Someone else's new study")
     SandboxStudy.objects.filter(pk=watched.pk).update(
@@ -139,6 +140,19 @@ def test_live_worklist_announces_changes_and_leaves_the_page_alone(
     assert csp_violations == []
 
 
+def set_hidden(page: Page, hidden: bool) -> None:
+    """What the browser does when the tab goes to the background (or comes back)."""
+    page.evaluate(
+        """hidden => {
+             const state = hidden ? 'hidden' : 'visible';
+             Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+             document.dispatchEvent(new Event('visibilitychange'));
+           }""",
+        hidden,
+    )
+
+
 def test_live_worklist_pauses_while_the_tab_is_hidden(
     at_size: Callable[..., Page], settings: Any
 ) -> None:
@@ -153,24 +167,12 @@ def test_live_worklist_pauses_while_the_tab_is_hidden(
     )
     page.wait_for_timeout(2500)
     assert checks, "no check while visible"
-    page.evaluate(
-        """() => {
-             Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
-             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
-             document.dispatchEvent(new Event('visibilitychange'));
-           }"""
-    )
+    set_hidden(page, True)
     page.wait_for_timeout(300)
     hidden_from = len(checks)
     page.wait_for_timeout(3000)
     assert len(checks) == hidden_from, "checked while hidden"
-    page.evaluate(
-        """() => {
-             Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
-             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'visible'});
-             document.dispatchEvent(new Event('visibilitychange'));
-           }"""
-    )
+    set_hidden(page, False)
     page.wait_for_timeout(500)
     assert len(checks) > hidden_from, "no check on coming back"
 
