@@ -9,7 +9,7 @@ once in a while (cached in the session).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Final
 
 from django.http import HttpRequest
@@ -55,14 +55,14 @@ def save(
 ) -> None:
     """Remember what changed (nothing is written when nothing did)."""
     old = load(request)
-    new = replace(
-        old,
-        **({"filters": filters} if filters is not None else {}),
-        **({"quick_create_open": quick_create_open} if quick_create_open is not None else {}),
+    new = Preference(
+        filters=old.filters if filters is None else filters,
+        quick_create_open=old.quick_create_open if quick_create_open is None else quick_create_open,
     )
     if new == old:
         return
-    WorklistPreference.objects.update_or_create(user=request.user, defaults=asdict(new))
+    if not WorklistPreference.objects.filter(user=request.user).update(**asdict(new)):
+        WorklistPreference.objects.create(user=request.user, **asdict(new))
     request.session[_SESSION_KEY] = asdict(new)
 
 

@@ -145,8 +145,9 @@ def set_hidden(page: Page, hidden: bool) -> None:
     page.evaluate(
         """hidden => {
              const state = hidden ? 'hidden' : 'visible';
-             Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
-             Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+             const property = value => ({configurable: true, get: () => value});
+             Object.defineProperty(document, 'hidden', property(hidden));
+             Object.defineProperty(document, 'visibilityState', property(state));
              document.dispatchEvent(new Event('visibilitychange'));
            }""",
         hidden,
