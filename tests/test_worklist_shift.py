@@ -188,6 +188,7 @@ def test_created_by_me_shows_only_the_studies_i_created(
     page = html(coordinator_client.get("/?created_by=me&order=newest"))
     assert descriptions(page) == ["Mine"]
     assert "Created by me" in page
+    assert "Download CSV" not in page  # the export has the API's filters only
     # The filter is behind "More filters", which is open because it is set.
     assert '<details class="filters__more" open>' in page
     assert '<details class="filters__more">' in html(coordinator_client.get("/?order=newest"))
