@@ -215,17 +215,26 @@ class Page:
 _ACTIVE: Final = {"isCancelled": "false", "limit": str(WORKLIST_ROWS)}
 
 
+# Urgent first (the worklist's default) asks for the open studies once more, per render.
+_OPEN: Final = {"isCancelled": "false", "studyViewerStatus": "incomplete", "limit": "100"}
+# The other worklist pages measure the list itself: newest first, one call.
+_NEWEST: Final = {"order": "newest"}
+
+
 class Worklist(Page):
     name = "worklist (50 rows)"
+    api_calls = 2  # the list, and urgent first's one call
 
     def app(self, client: AppClient, index: int) -> None:
         page = expect(client.get("/"), 200, "GET /")
         rows = len(ROW.findall(page.text))
-        if rows != WORKLIST_ROWS:
-            raise BenchmarkError(f"The worklist shows {rows} rows, not {WORKLIST_ROWS}.")
+        # The 50 newest, plus the open STAT and high ones of the 100 newest open studies.
+        if rows < WORKLIST_ROWS:
+            raise BenchmarkError(f"The worklist shows {rows} rows, not {WORKLIST_ROWS} or more.")
 
     def bare(self, api: BareApi, index: int) -> None:
         api.get("v1/viewer/studies", _ACTIVE)
+        api.get("v1/viewer/studies", _OPEN)
 
 
 class WorklistEmpty(Page):
@@ -235,7 +244,7 @@ class WorklistEmpty(Page):
     name = "worklist (no rows)"
 
     def app(self, client: AppClient, index: int) -> None:
-        page = expect(client.get("/?q=no-such-study-zzqx"), 200, "GET / (no rows)")
+        page = expect(client.get("/?q=no-such-study-zzqx&order=newest"), 200, "GET / (no rows)")
         if ROW.search(page.text):
             raise BenchmarkError("A filter that matches nothing shows rows.")
 
@@ -245,6 +254,10 @@ class WorklistEmpty(Page):
 
 class WorklistFiltered(Page):
     name = "worklist, filtered"
+    # Each render changes the filters, which are remembered for the coordinator: the
+    # preference row and the session are written (an UPDATE each, the session's in a
+    # transaction).
+    db_queries = 10
 
     def _filters(self, index: int) -> tuple[dict[str, str], dict[str, str]]:
         """(the worklist's query string, the API query it stands for)."""
@@ -267,7 +280,7 @@ class WorklistFiltered(Page):
 
     def app(self, client: AppClient, index: int) -> None:
         query, _ = self._filters(index)
-        expect(client.get(f"/?{urlencode(query)}"), 200, "GET / (filtered)")
+        expect(client.get(f"/?{urlencode(query | _NEWEST)}"), 200, "GET / (filtered)")
 
     def bare(self, api: BareApi, index: int) -> None:
         api.get("v1/viewer/studies", self._filters(index)[1])

@@ -136,3 +136,27 @@ def confirm_create(*, user: User, study: Study) -> None:
         outcome=AuditEntry.Outcome.UNCONFIRMED,
     )
     confirm_from_read(study, entries)
+
+
+def creator(history: list[AuditEntry]) -> AuditEntry | None:
+    """The entry of the create that made this study through Viewer Admin (from its history, so
+    no query of its own); None when the study was made elsewhere."""
+    for entry in history:
+        if entry.action == AuditEntry.Action.CREATE and entry.outcome == AuditEntry.Outcome.SUCCESS:
+            return entry
+    return None
+
+
+def created_by(*, user: User, study_ids: Iterable[str]) -> set[str]:
+    """Which of `study_ids` this user created through Viewer Admin (one query)."""
+    ids = list(study_ids)
+    if not ids:
+        return set()
+    return set(
+        AuditEntry.objects.filter(
+            user=user,
+            action=AuditEntry.Action.CREATE,
+            outcome=AuditEntry.Outcome.SUCCESS,
+            study_id__in=ids,
+        ).values_list("study_id", flat=True)
+    )

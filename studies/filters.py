@@ -38,6 +38,14 @@ ACTIVE: Final = "active"
 CANCELLED: Final = "cancelled"
 ALL: Final = "all"
 
+# The worklist's order ("view"): urgent first is the default, so it needs no parameter.
+NEWEST: Final = "newest"
+# The "created by" filter's one value: studies the signed-in coordinator created here.
+ME: Final = "me"
+# The query string of an explicitly empty filter set. A plain `/` brings the coordinator's
+# remembered filters back (studies.preferences); this is the worklist with none.
+NO_FILTERS: Final = "filters=none"
+
 # The API's cursors are Base64 (§5); accept the URL-safe alphabet too, and nothing else.
 _CURSOR = re.compile(r"^[A-Za-z0-9+/=_-]{1,512}$")
 # The "cancelled" filter in words: its label, the value that turns it off, and how that reads.
@@ -49,8 +57,9 @@ _OFF = {"invalid_choice": "%(value)s is not one of the choices; this filter is o
 
 
 def worklist_url(query: str = "") -> str:
-    """The worklist's URL with a query string (from `WorklistFilterForm.query`)."""
-    return reverse("home") + (f"?{query}" if query else "")
+    """The worklist's URL with a query string (from `WorklistFilterForm.query`); with no filter
+    it says so (`?filters=none`), since a plain `/` brings the remembered filters back."""
+    return reverse("home") + f"?{query or NO_FILTERS}"
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,33 @@ class WorklistFilterForm(forms.Form):
         ),
     )
 
+    created_by = forms.ChoiceField(
+        label="Created by",
+        required=False,
+        error_messages=_OFF,
+        choices=[("", "Anyone"), (ME, "Me, in Viewer Admin")],
+    )
+    # Not a filter but the view: which studies come first.
+    order = forms.ChoiceField(
+        label="Order",
+        required=False,
+        error_messages=_OFF,
+        choices=[("", "Urgent first"), (NEWEST, "Newest first")],
+    )
+
     # Everything in the query string that is a filter (the cursor is not: it is a position).
-    FILTER_NAMES: Final = ("severity", "status", "cancelled", "assigned_to", "customer", "q")
+    FILTER_NAMES: Final = (
+        "severity",
+        "status",
+        "cancelled",
+        "assigned_to",
+        "customer",
+        "q",
+        "created_by",
+        "order",
+    )
+    # The filters behind "More filters" (the bar shows description, severity, status, assignee).
+    MORE_FILTERS: Final = ("customer", "cancelled", "created_by")
 
     def __init__(
         self,
@@ -151,6 +185,35 @@ class WorklistFilterForm(forms.Form):
         if not hasattr(self, "cleaned_data"):
             self.is_valid()
         return str(self.cleaned_data.get(name) or "")
+
+    @property
+    def more_filters_on(self) -> bool:
+        """Whether a filter behind "More filters" is set (the section is then open)."""
+        return any(self.value(name) for name in self.MORE_FILTERS)
+
+    @property
+    def urgent_first(self) -> bool:
+        return self.value("order") != NEWEST
+
+    @property
+    def created_by_me(self) -> bool:
+        return self.value("created_by") == ME
+
+    def order_url(self, order: str) -> str:
+        return worklist_url(self.query(order=order or None))
+
+    @property
+    def urgent_first_url(self) -> str:
+        return self.order_url("")
+
+    @property
+    def newest_first_url(self) -> str:
+        return self.order_url(NEWEST)
+
+    def assigned_to_url(self, user_id: str) -> str:
+        """The worklist with the "Assigned to me" chip (for `user_id`) toggled."""
+        on = self.value("assigned_to") == user_id
+        return worklist_url(self.query(assigned_to=None if on else user_id))
 
     @property
     def cancelled_value(self) -> str:
@@ -250,6 +313,8 @@ class WorklistFilterForm(forms.Form):
         q = self.value("q")
         if q:
             active.append(ActiveFilter("q", f"Description contains \u201c{q}\u201d", off(q=None)))
+        if self.created_by_me:
+            active.append(ActiveFilter("created_by", "Created by me", off(created_by=None)))
         return active
 
 

@@ -96,3 +96,19 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.study_id or self.study_instance_uid}"
+
+
+class WorklistPreference(models.Model):
+    """What the worklist remembers for one person: their last filters and whether the
+    quick-create panel was open (studies.preferences keeps a copy in the session)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="worklist_preference"
+    )
+    # The worklist's query string (WorklistFilterForm.query()): validated filters only.
+    filters = models.CharField(max_length=1000, blank=True)
+    quick_create_open = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Worklist of {self.user}"

@@ -24,7 +24,7 @@ from studies.templatetags.studies_tags import (
     severity_badge,
     viewer_status_badge,
 )
-from studies.templatetags.worklist_tags import short_uid
+from studies.templatetags.worklist_tags import short_uid, study_version
 from studies.viewer_api import Study
 
 # A study id made only of these characters appears in its URL as it is (nothing to quote), so
@@ -74,6 +74,7 @@ class StudyRow(dict[str, Any]):
             created_iso=created.isoformat() if created else "",
             created_local=local_time(created),
             created_relative=relative_time(created),
+            version=study_version(study),
         )
 
     def __getattr__(self, name: str) -> Any:

@@ -24,6 +24,8 @@ unsent_urls = [
 
 urlpatterns = [
     path("", worklist.home, name="home"),
+    path("worklist/changes/", worklist.worklist_changes, name="worklist_changes"),
+    path("worklist/panel/", worklist.worklist_panel, name="worklist_panel"),
     path("studies/new/", create.study_create, name="study_create"),
     path("studies/assignees/", assignees.assignee_search, name="assignee_search"),
     path("studies/lookup/", detail.study_lookup, name="study_lookup"),

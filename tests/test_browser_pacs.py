@@ -116,6 +116,7 @@ def test_quick_create_finds_and_fills_in_place(
     page = sign_in("coordinator")
     jane = find("DOE^JANE")
     quick = page.locator("#quick-create")
+    quick.locator("summary").click()  # the quick-create panel starts folded
     quick.get_by_role("button", name="Find in PACS").click()
     panel = page.locator("#pacs-panel-quick")
     panel.get_by_label("Patient ID").fill(jane.patient_id)

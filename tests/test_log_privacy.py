@@ -233,7 +233,7 @@ def drive_every_page(server: ScriptServer, ids: tuple[str, str, str]) -> Browser
     browser.get(f"{viewer.path}?{viewer.query.decode()}")
 
     # Quick-create, its no-JavaScript assignee search, and the unsent list.
-    home = browser.get("/").text
+    home = browser.get("/?filters=none").text  # a plain / brings the last filters back
     quick = {
         "quick-token": input_value(home, "quick-token") or "",
         "quick-severity": "normal",
@@ -251,7 +251,7 @@ def drive_every_page(server: ScriptServer, ids: tuple[str, str, str]) -> Browser
     _raw_request(server.port, f"GET /?q=Zebulonix {LAST_NAME} HTTP/1.1".encode())
     _raw_request(server.port, f"GET /studies/by-uid/{UID_MISSING}/ HTTP/1.1 {EMAIL}".encode())
 
-    logout = browser.get("/")
+    logout = browser.get("/?filters=none")
     assert browser.post("/logout/", {}, logout.text).status_code == 302
     return browser
 

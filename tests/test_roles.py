@@ -36,6 +36,7 @@ READ_ONLY = {
     "/imports/export.csv",
     "/studies/pacs/",  # Find in PACS: Observers may search (issue 12)
     "/studies/pacs/in-pacs/",
+    "/worklist/changes/",  # the live worklist's check (issue 16)
 }
 # Pages an Observer may read that also answer POST (for Coordinators only).
 READ_AND_COORDINATOR_POST = {"/"}
@@ -56,6 +57,7 @@ MUTATING = {
     "/imports/1/cancel/",
     "/studies/pacs/use/",
     "/studies/pacs/file/",
+    "/worklist/panel/",  # the quick-create panel's open/closed (Coordinators only)
 }
 
 

@@ -37,6 +37,7 @@ NOW = datetime(2026, 3, 29, 1, 30, 5, 250000, tzinfo=UTC)  # a DST change in Eur
 # Each precomputed value of the row partial and the tag or filter that made it before.
 AS_TAGS = {
     "{{ study.severity_badge }}": "{% severity_badge study.severity %}",
+    "{{ study.version }}": "{{ study|study_version }}",
     "{{ study.detail_url }}": "{% url 'study_detail' study.study_id %}",
     "{{ study.short_uid }}": "{{ study.study_instance_uid|short_uid }}",
     "{{ study.copy_button }}": '{% copy_button study.study_instance_uid label="Copy" %}',

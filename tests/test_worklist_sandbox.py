@@ -107,7 +107,7 @@ def test_quick_create_over_htmx_answers_the_cleared_form_and_the_new_row(
     assert "data-created" in html
     assert f'Study created: <a href="/studies/{study.study_id}/">CT Chest quick</a>' in html
     assert '<tbody hx-swap-oob="afterbegin:#worklist-rows">' in html
-    assert f'<tr class="worklist-row is-new" data-study-id="{study.study_id}">' in html
+    assert f'<tr class="worklist-row is-new" data-study-id="{study.study_id}"' in html
     assert "Ann Lee, MD" in html
     assert data["quick-token"] not in html  # a fresh form, with a fresh token
     assert data["quick-study_instance_uid"] in html  # only in the row

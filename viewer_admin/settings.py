@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "viewer_admin.clinic_time.ClinicTimeZoneMiddleware",  # times in CLINIC_TIME_ZONE
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.idle.IdleLogoffMiddleware",  # sign-in: automatic log-off after inactivity
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -154,6 +156,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "studies.context_processors.navigation",
                 "accounts.context_processors.sign_in",
+                "viewer_admin.clinic_time.clinic_time",
             ],
         },
     },
@@ -314,6 +317,24 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+
+# --- The coordinator's shift: clinic time, the live worklist -----------------------------------
+
+# Every time on a page is shown in the clinic's time zone (an IANA name such as Europe/Zurich),
+# named once at the foot of the page; default: TIME_ZONE. viewer_admin.clinic_time activates it.
+CLINIC_TIME_ZONE = env_str("CLINIC_TIME_ZONE", TIME_ZONE)
+try:
+    zoneinfo.ZoneInfo(CLINIC_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"CLINIC_TIME_ZONE={CLINIC_TIME_ZONE!r} is not a known time zone."
+    ) from exc
+# Seconds between two checks of the open worklist for new or changed studies (1 to 25, default
+# 15): a change shows within 30 s. Each check is one small Viewer API call, paused while the
+# tab is hidden, and never keeps the session alive.
+WORKLIST_POLL_SECONDS = env_int("WORKLIST_POLL_SECONDS", 15)
+if WORKLIST_POLL_SECONDS > 25:
+    raise ImproperlyConfigured("WORKLIST_POLL_SECONDS must be at most 25 (a change shows in 30 s).")
 
 # --- Static files ----------------------------------------------------------------------------
 

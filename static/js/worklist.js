@@ -62,3 +62,104 @@
     }
   });
 })();
+
+// The quick-create panel: remember whether the coordinator left it open or closed.
+(function () {
+  "use strict";
+
+  document.addEventListener("toggle", function (event) {
+    const panel = event.target;
+    if (!(panel instanceof HTMLDetailsElement) || !panel.matches("[data-quick-create-panel]")) { return; }
+    const token = panel.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!token || !panel.dataset.panelUrl) { return; }
+    const body = new URLSearchParams({ open: panel.open ? "1" : "0" });
+    fetch(panel.dataset.panelUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": token.value },
+    }).catch(function () { /* not remembered this time; the panel works all the same */ });
+  }, true);
+})();
+
+// The live worklist: every few seconds (data-live-seconds) while the tab is visible, ask the
+// server for the first page's studies as (id, version) pairs and compare them with the rows
+// shown. New or changed ones are announced ("3 new or changed studies — show"); nothing on
+// the page moves until the coordinator chooses "show", which reloads the list region only.
+// The check is a background request: it never keeps the session alive.
+(function () {
+  "use strict";
+
+  let timer = null;
+  let busy = false;
+
+  function results() { return document.querySelector("#worklist-results[data-live-url]"); }
+
+  function shownVersions(region) {
+    const shown = new Map();
+    region.querySelectorAll("tr[data-study-id]").forEach(function (row) {
+      shown.set(row.dataset.studyId, row.dataset.version || "");
+    });
+    return shown;
+  }
+
+  function announce(region, count) {
+    const notice = region.querySelector("[data-live-notice]");
+    if (!notice) { return; }
+    if (count === 0) { notice.replaceChildren(); return; }
+    const text = count === 1 ? "1 new or changed study" : count + " new or changed studies";
+    const link = document.createElement("a");
+    link.href = window.location.pathname + window.location.search;
+    link.textContent = "show";
+    link.setAttribute("data-live-show", "");
+    notice.replaceChildren(document.createTextNode(text + " \u2014 "), link);
+  }
+
+  function check() {
+    const region = results();
+    if (!region || busy || document.hidden) { return; }
+    busy = true;
+    fetch(region.dataset.liveUrl, {
+      credentials: "same-origin",
+      headers: { "X-Background": "true", "Accept": "application/json" },
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (answer) {
+      if (!answer || !Array.isArray(answer.studies) || !region.isConnected) { return; }
+      const shown = shownVersions(region);
+      let count = 0;
+      answer.studies.forEach(function (pair) {
+        if (!shown.has(pair[0]) || shown.get(pair[0]) !== pair[1]) { count += 1; }
+      });
+      announce(region, count);
+    }).catch(function () { /* no answer this time: try again at the next check */ })
+      .finally(function () { busy = false; });
+  }
+
+  let watched = null;
+
+  function start() {
+    const region = results();
+    if (region === watched) { return; }
+    watched = region;
+    if (timer !== null) { window.clearInterval(timer); timer = null; }
+    if (!region) { return; }
+    const seconds = Math.max(1, parseInt(region.dataset.liveSeconds || "15", 10));
+    timer = window.setInterval(check, seconds * 1000);
+  }
+
+  document.addEventListener("click", function (event) {
+    const link = event.target instanceof Element && event.target.closest("[data-live-show]");
+    if (!link || !window.htmx) { return; }
+    event.preventDefault();
+    window.htmx.ajax("GET", link.getAttribute("href"), { target: "#worklist-results", swap: "outerHTML" });
+  });
+
+  // Hidden tab: no checks; back in view: check at once.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { check(); }
+  });
+  document.addEventListener("DOMContentLoaded", start);
+  // A new list region (filters changed, "show"): check that one from now on.
+  document.addEventListener("htmx:afterSettle", start);
+})();

@@ -66,7 +66,8 @@ def viewer_status_badge(status: ViewerStatus | str | None) -> SafeString:
 
 @register.filter
 def local_time(value: datetime | None) -> str:
-    """The exact time in the configured time zone, e.g. "30 Jan 2025, 12:51 UTC"."""
+    """The exact time in the clinic's time zone, e.g. "30 Jan 2025, 12:51" (the page names the
+    zone once, at its foot)."""
     if value is None:
         return ""
     local = timezone.localtime(value)
@@ -74,7 +75,7 @@ def local_time(value: datetime | None) -> str:
     # translated three-letter name, title-cased), without parsing the format on every call.
     month = _month_abbreviation(local.month, get_language())
     clock = f"{local.hour:02d}:{local.minute:02d}"
-    return f"{local.day} {month} {local.year:04d}, {clock} {local.tzname()}"
+    return f"{local.day} {month} {local.year:04d}, {clock}"
 
 
 @cache

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from studies import viewer_api
-from studies.audit import study_history
+from studies.audit import creator, study_history
 from studies.forms import is_study_id
 from studies.viewer_api import NotFound, Study, ViewerAPIError, dicom_uid_problem
 from studies.views.errors import APIUnavailable, StudyNotFound
@@ -36,7 +36,8 @@ def study_detail(request: HttpRequest, study_id: str) -> HttpResponse:
     did to it (the audit trail)."""
     study = fetch_study(study_id)
     # Reading the history is a later read of the study: it completes unconfirmed entries.
-    context = {"study": study, "history": study_history(study_id=study.study_id, read=study)}
+    history = study_history(study_id=study.study_id, read=study)
+    context = {"study": study, "history": history, "creator": creator(history)}
     return TemplateResponse(request, "studies/study_detail.html", context)
 
 
