@@ -1,150 +1,88 @@
-"""Speed and memory benchmark of study imports, with the real task worker.
+"""Speed and memory of study imports, with the real task worker: part of `script/benchmark`
+(alone: `script/benchmark imports`, or `python -m benchmarks.import_run [--sqlite]`).
 
-Builds a throw-away SQLite database in a temporary directory (db.sqlite3 is never touched),
-seeds a sandbox clinic, serves the app with gunicorn on a free loopback port, runs the task
-worker (`manage.py import_worker`) next to it, and makes every Viewer API call take 50 ms
-longer (a loopback proxy in front of the sandbox). Then, as a signed-in coordinator over
-HTTP: uploads a file of IMPORT_ROWS valid rows (assignees by email, customers by name,
-metadata), times the preview, sends it and times the whole import. Run it with
-`python -m benchmarks.import_run` (`--sqlite` for SQLite instead of PostgreSQL);
-it exits 1 when a target is missed, 2 when it could not run.
+A throw-away PostgreSQL (`--sqlite`: a SQLite file in a temporary directory; db.sqlite3 is
+never touched) holds everything; the sandbox fills it with a clinic. One gunicorn instance
+serves the sandbox alone (the "upstream", standing in for the Viewer API), with a persistent
+latency fault that adds LATENCY_SECONDS to every `/v1` call; one app instance talks to it, and
+the task worker (`manage.py import_worker`) runs next to it. Then, as a signed-in coordinator
+over HTTP: upload a file of IMPORT_ROWS valid rows (assignees by email, customers by name,
+metadata), time the preview, send it and time the whole import (until the import is finished).
 
-NOT YET WIRED INTO script/benchmark. Known issue: the wait for the import to finish reads the
-state through the ORM and, on the last run, did not see "finished" (the worker log showed the
-1,000 rows sent in about 42 s on PostgreSQL; the script reported its 120 s timeout). Measured so
-far: preview about 6 s, sending about 42 s, 0 duplicates, worker peak about 75 MB.
+Targets (printed with PASS/MISS; exit status 1 when one is missed, 2 when it could not run):
 
-Targets (2-core machine):
-
-    preview of 1,000 valid rows (upload → checked)      <= 3 s
-    whole import, 4 rows in parallel                    <= 20 s
-    duplicates (studies per UID, counted via the API)   0
-    worker memory (VmHWM, peak resident set)            < 200 MB
+    preview of 1,000 valid rows (upload to checked)         <= 3 s
+    whole import, IMPORT_PARALLEL_ROWS=4                    <= 20 s
+    studies created, counted by UID through the API         1,000, and 0 duplicates
+    worker memory (VmHWM, its peak resident set)            < 200 MB
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import re
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 import httpx
 
-from devservices.base import ServiceUnavailable
+from benchmarks.html import form_fields
+from benchmarks.pages import BareApi, HttpxApp, expect, next_cursor, sign_in
+from benchmarks.servers import (
+    ROOT,
+    UPSTREAM_KEEP_ALIVE_SECONDS,
+    UPSTREAM_THREADS,
+    UPSTREAM_WORKERS,
+    BenchmarkError,
+    Server,
+    _proc_status,
+    environment,
+    start_server,
+    wait_ready,
+)
+from benchmarks.sidebyside import Upstream
+from devservices import postgres
+from devservices.base import ServiceUnavailable, free_port, stop_process
 
-ROOT: Final = Path(__file__).resolve().parent.parent
-API_KEY: Final = "benchmark-imports-key"
 IMPORT_ROWS: Final = 1000
 PARALLEL: Final = 4
 LATENCY_SECONDS: Final = 0.05
 PREVIEW_MAX_SECONDS: Final = 3.0
 IMPORT_MAX_SECONDS: Final = 20.0
 WORKER_MAX_MB: Final = 200.0
+# The clinic: enough users for 20 distinct assignees, studies for a few pages of the list.
 SEED_USERS: Final = 200
-SEED_STUDIES: Final = 300
-TIMEOUT_SECONDS: Final = 120.0
+SEED_STUDIES: Final = 1000
+TIMEOUT_SECONDS: Final = 180.0
 
 
-class BenchmarkError(Exception):
-    pass
+@dataclass(frozen=True)
+class Check:
+    name: str
+    measured: str
+    target: str
+    ok: bool
 
 
-class LatencyProxy:
-    """A loopback HTTP proxy in front of the sandbox that adds LATENCY_SECONDS to every call,
-    as a distant Viewer API would (without touching the sandbox's own code path)."""
-
-    def __init__(self, upstream: str) -> None:
-        proxy = self
-        self.upstream = upstream.rstrip("/")
-        self.client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=64))
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _forward(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else None
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                time.sleep(LATENCY_SECONDS)
-                answer = proxy.client.request(
-                    self.command, proxy.upstream + self.path, content=body, headers=headers
-                )
-                self.send_response(answer.status_code)
-                for key, value in answer.headers.items():
-                    if key.lower() not in _HOP_BY_HOP and key.lower() != "content-encoding":
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
-
-            do_GET = do_POST = do_PATCH = do_DELETE = _forward
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.client.close()
-
-
-_HOP_BY_HOP: Final = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "upgrade"}
-)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def environment(database_url: str, port: int, api_base_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "viewer_admin.settings",
-            "DJANGO_ENV": "local",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DATABASE_URL": database_url,
-            "PORT": str(port),
-            "VIEWER_API_BASE_URL": api_base_url,
-            "VIEWER_API_KEY": API_KEY,
-            "SANDBOX_ENABLED": "true",
-            "IMPORT_PARALLEL_ROWS": str(PARALLEL),
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.pop("DJANGO_SECRET_KEY", None)
-    return env
+def _step(message: str) -> None:
+    print(f"==> {message}", flush=True)
 
 
 def prepare(env: Mapping[str, str], password: str) -> tuple[list[str], list[str]]:
-    """Migrate, create the cache table and the sign-ins, seed the sandbox; returns the
-    users' emails and the active customers' names."""
+    """Migrate, create the cache table and the demo sign-ins, seed the sandbox clinic (in
+    this process, before any server runs); returns 20 users' emails and the active customers'
+    names."""
     os.environ.update(env)
     import django
 
@@ -153,13 +91,14 @@ def prepare(env: Mapping[str, str], password: str) -> tuple[list[str], list[str]
     from django.db import connections
 
     from sandbox.models import SandboxExpressCustomer, SandboxUser
+    from sandbox.seed import seed_sandbox
 
     quiet = io.StringIO()
     call_command("migrate", interactive=False, verbosity=0, stdout=quiet)
     call_command("createcachetable", verbosity=0, stdout=quiet)
     call_command("create_demo_users", password=password, stdout=quiet)
-    call_command("sandbox_seed", users=SEED_USERS, studies=SEED_STUDIES, stdout=quiet)
-    emails = list(SandboxUser.objects.values_list("email", flat=True)[:20])
+    seed_sandbox(users=SEED_USERS, studies=SEED_STUDIES)
+    emails = list(SandboxUser.objects.order_by("pk").values_list("email", flat=True)[:20])
     customers = list(
         SandboxExpressCustomer.objects.filter(is_active=True).values_list("name", flat=True)
     )
@@ -167,7 +106,50 @@ def prepare(env: Mapping[str, str], password: str) -> tuple[list[str], list[str]
     return emails, customers
 
 
-def start(command: list[str], env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+def import_file(emails: list[str], customers: list[str]) -> tuple[bytes, list[str]]:
+    """IMPORT_ROWS valid rows with fresh UIDs: two in three assigned (by email), one in five
+    with an Express customer (by name), one metadata column."""
+    uids = [f"2.25.{secrets.randbits(120)}" for _ in range(IMPORT_ROWS)]
+    lines = [
+        "Severity,Study description,Study Instance UID,Assignee,Express customer,metadata.ward"
+    ]
+    for n, uid in enumerate(uids):
+        assignee = emails[n % len(emails)] if n % 3 else ""
+        customer = customers[n % len(customers)] if n % 5 == 0 else ""
+        severity = ("normal", "high", "stat")[n % 3]
+        lines.append(f"{severity},Imported {n},{uid},{assignee},{customer},W{n % 9}")
+    return ("\n".join(lines) + "\n").encode(), uids
+
+
+def studies_per_uid(api: BareApi, uids: set[str]) -> Counter[str]:
+    """Every study of the clinic, through the API (all pages), counted by UID."""
+    counts: Counter[str] = Counter()
+    params: dict[str, str] = {"limit": "100"}
+    while True:
+        page = api.get("v1/viewer/studies", params)
+        counts.update(s["studyInstanceUid"] for s in page["studies"])
+        cursor = next_cursor(page)
+        if cursor is None:
+            return Counter({uid: n for uid, n in counts.items() if uid in uids})
+        params = {"limit": "100", "cursor": cursor}
+
+
+def import_state(import_id: int) -> str:
+    """The import's state, read from the database (a fresh connection each time)."""
+    from django.db import connections
+
+    from imports.models import StudyImport
+
+    try:
+        state: str = StudyImport.objects.values_list("state", flat=True).get(pk=import_id)
+        return state
+    finally:
+        connections.close_all()
+
+
+def start_worker(env: Mapping[str, str], workdir: Path) -> subprocess.Popen[bytes]:
+    log = workdir / "worker.log"
+    command = [sys.executable, "manage.py", "import_worker", "--no-reload", "--no-startup-delay"]
     with log.open("wb") as out:
         return subprocess.Popen(  # noqa: S603 - fixed command, no shell
             command,
@@ -180,228 +162,186 @@ def start(command: list[str], env: Mapping[str, str], log: Path) -> subprocess.P
         )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=5)
+@dataclass
+class Measured:
+    preview_seconds: float
+    import_seconds: float
+    state: str
+    worker_mb: float
+    counts: Counter[str]
+    uids: list[str]
 
 
-def peak_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise BenchmarkError("gunicorn exited early.")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise BenchmarkError("/healthz did not answer 200 within 60 s.")
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    if not match:
-        raise BenchmarkError("No CSRF token in the page.")
-    return match.group(1)
-
-
-def sign_in(client: httpx.Client, password: str) -> None:
-    token = csrf_token(client.get("/login/").text)
-    response = client.post(
-        "/login/",
-        data={"csrfmiddlewaretoken": token, "username": "coordinator", "password": password},
+def measure(
+    app: HttpxApp, worker: subprocess.Popen[bytes], data: bytes
+) -> tuple[float, float, str]:
+    """Upload, preview and send one file; (preview seconds, import seconds, final state)."""
+    base = app.base_urls[0]
+    page = expect(app.get("/imports/new/"), 200, "GET /imports/new/")
+    # The upload form posts to its own page (no action).
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if token is None:
+        raise BenchmarkError("The upload page has no CSRF token.")
+    fields = {"csrfmiddlewaretoken": token.group(1)}
+    started = time.perf_counter()
+    response = app.http.post(
+        f"{base}/imports/new/",
+        data=fields,
+        files={"file": ("benchmark.csv", data, "text/csv")},
+        headers={"Origin": base},
     )
-    if response.status_code != 302:
-        raise BenchmarkError("Signing in as coordinator failed.")
+    preview_seconds = time.perf_counter() - started
+    location = response.headers.get("location", "")
+    if response.status_code != 302 or not location.startswith("/imports/"):
+        raise BenchmarkError(f"The upload answered {response.status_code}, not a preview.")
+    import_id = int(location.strip("/").rsplit("/", 1)[-1])
+    detail = expect(app.get(location), 200, f"GET {location}")
+    if f"Send {IMPORT_ROWS:,} valid rows" not in detail.text:
+        raise BenchmarkError("The preview does not offer every row as valid.")
+    send = f"/imports/{import_id}/send/"
+    started = time.perf_counter()
+    expect(app.post(send, form_fields(detail.text, send)), 302, f"POST {send}")
+    state = ""
+    while time.perf_counter() - started < TIMEOUT_SECONDS and worker.poll() is None:
+        state = import_state(import_id)
+        if state in ("finished", "cancelled"):
+            break
+        time.sleep(0.05)
+    return preview_seconds, time.perf_counter() - started, state
 
 
-def import_file(emails: list[str], customers: list[str]) -> tuple[bytes, list[str]]:
-    uids = [f"2.25.{secrets.randbits(120)}" for _ in range(IMPORT_ROWS)]
-    lines = [
-        "Severity,Study description,Study Instance UID,Assignee,Express customer,metadata.ward"
-    ]
-    for n, uid in enumerate(uids):
-        assignee = emails[n % len(emails)] if n % 3 else ""
-        customer = customers[n % len(customers)] if n % 5 == 0 else ""
-        lines.append(
-            f"{('normal', 'high', 'stat')[n % 3]},Imported {n},{uid},{assignee},{customer},W{n % 9}"
-        )
-    return ("\n".join(lines) + "\n").encode(), uids
-
-
-def studies_per_uid(base_url: str, uids: set[str]) -> Counter[str]:
-    """Every study of the clinic, through the API (all pages), counted by UID."""
-    headers = {"Authorization": f"Bearer {API_KEY}"}
-    counts: Counter[str] = Counter()
-    cursor = None
-    while True:
-        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
-        response = httpx.get(
-            f"{base_url}/sandbox/v1/viewer/studies", params=params, headers=headers, timeout=30
-        )
-        body = response.json()
-        counts.update(
-            s["studyInstanceUid"] for s in body["studies"] if s["studyInstanceUid"] in uids
-        )
-        cursor = body.get("cursor")
-        if not body.get("hasMore") or not cursor:
-            return counts
-
-
-def import_state(import_id: int) -> tuple[str, int]:
-    from django.db import connections
-
-    from imports.models import StudyImport
-
-    study_import = StudyImport.objects.get(pk=import_id)
-    waiting = study_import.rows.filter(status__in=("waiting", "sending")).count()
-    connections.close_all()
-    return study_import.state, waiting
-
-
-def run(workdir: Path, database_url: str) -> bool:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    proxy = LatencyProxy(f"{base_url}/sandbox")
-    env = environment(database_url, port, proxy.url)
+def run(workdir: Path, stack: ExitStack, *, sqlite: bool) -> Measured:
+    if sqlite:
+        database_url = f"sqlite:///{workdir / 'benchmark.sqlite3'}"
+    else:
+        _step("Starting a throw-away PostgreSQL")
+        database_url = stack.enter_context(postgres.running())
+    upstream_port = free_port()
+    api_url = f"http://127.0.0.1:{upstream_port}/sandbox"
+    app_env = {**environment(database_url, api_url, sandbox=False)}
+    app_env["IMPORT_PARALLEL_ROWS"] = str(PARALLEL)
     password = secrets.token_urlsafe(18)
-    print(
-        f"==> Preparing a temporary database and a sandbox clinic ({SEED_USERS} users)", flush=True
+    _step(f"Migrating and seeding a clinic of {SEED_USERS} users and {SEED_STUDIES} studies")
+    emails, customers = prepare(app_env, password)
+
+    _step("Starting gunicorn (the sandbox upstream, the app) and the task worker")
+    servers: list[Server] = []
+    stack.callback(lambda: [server.stop() for server in servers])
+    servers.append(
+        start_server(
+            "upstream",
+            environment(database_url, api_url, sandbox=True),
+            workdir,
+            port=upstream_port,
+            workers=UPSTREAM_WORKERS,
+            threads=UPSTREAM_THREADS,
+            keep_alive=UPSTREAM_KEEP_ALIVE_SECONDS,
+        )
     )
-    emails, customers = prepare(env, password)
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server = start(
-        [gunicorn, "viewer_admin.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "8", "--no-control-socket"],
-        env,
-        workdir / "gunicorn.log",
-    )  # fmt: skip
-    worker = start(
-        [sys.executable, "manage.py", "import_worker", "--no-reload", "--no-startup-delay",
-         "--interval", "0.2"],
-        env,
-        workdir / "worker.log",
-    )  # fmt: skip
+    servers.append(start_server("app", app_env, workdir, workers=2, threads=8))
+    worker = start_worker(app_env, workdir)
+    stack.callback(stop_process, worker)
+    api, control, app = BareApi(api_url), Upstream(api_url), HttpxApp([servers[1].base_url])
+    for closeable in (api, control, app):
+        stack.callback(closeable.close)
     try:
-        wait_healthy(base_url, server)
+        for server in servers:
+            wait_ready(server, "/login/")
+        sign_in(app, "coordinator", password)
+        control.set_latency(LATENCY_SECONDS)
         data, uids = import_file(emails, customers)
-        with httpx.Client(base_url=base_url, timeout=TIMEOUT_SECONDS) as client:
-            sign_in(client, password)
-            token = csrf_token(client.get("/imports/new/").text)
-            print(
-                f"==> Uploading {IMPORT_ROWS:,} rows "
-                f"({LATENCY_SECONDS * 1000:.0f} ms upstream latency)",
-                flush=True,
-            )
-            started = time.monotonic()
-            response = client.post(
-                "/imports/new/",
-                data={"csrfmiddlewaretoken": token},
-                files={"file": ("benchmark.csv", data, "text/csv")},
-            )
-            preview_seconds = time.monotonic() - started
-            location = response.headers.get("location", "")
-            match = re.fullmatch(r"/imports/(\d+)/", location)
-            if response.status_code != 302 or not match:
-                raise BenchmarkError(
-                    f"The upload did not lead to a preview: {response.status_code}"
-                )
-            import_id = int(match.group(1))
-            page = client.get(location).text
-            if f"Send {IMPORT_ROWS:,} valid rows" not in page:
-                raise BenchmarkError("The preview does not offer every row as valid.")
-            print("==> Sending", flush=True)
-            started = time.monotonic()
-            client.post(
-                f"/imports/{import_id}/send/", data={"csrfmiddlewaretoken": csrf_token(page)}
-            )
-            while True:
-                state, _waiting = import_state(import_id)
-                if state in ("finished", "cancelled") or worker.poll() is not None:
-                    break
-                if time.monotonic() - started > TIMEOUT_SECONDS:
-                    break
-                time.sleep(0.1)
-            import_seconds = time.monotonic() - started
-        worker_mb = peak_mb(worker.pid)
-        stop(worker)
-        counts = studies_per_uid(base_url, set(uids))
+        _step(f"Importing {IMPORT_ROWS:,} rows, {LATENCY_SECONDS * 1000:.0f} ms upstream latency")
+        preview, sending, state = measure(app, worker, data)
+        worker_mb = _proc_status(worker.pid, "VmHWM") / 1024
+        control.clear()
+        counts = studies_per_uid(api, set(uids))
     except Exception:
-        for log in ("gunicorn.log", "worker.log"):
-            print(
-                f"--- {log} ---\n{(workdir / log).read_text(errors='replace')[-2000:]}",
-                file=sys.stderr,
-            )
+        for name, text in [(s.name, s.log_tail()) for s in servers] + [
+            ("worker", (workdir / "worker.log").read_text(errors="replace")[-3000:])
+        ]:
+            if text.strip():
+                print(f"\n--- last lines of the {name} log ---\n{text}", file=sys.stderr)
         raise
-    finally:
-        stop(worker)
-        stop(server)
-        proxy.close()
+    return Measured(preview, sending, state, worker_mb, counts, uids)
+
+
+def checks(measured: Measured) -> list[Check]:
+    counts = measured.counts
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
-    missing = len(set(uids) - set(counts))
-    checks = [
-        (
-            "preview, upload to checked (s)",
-            f"{preview_seconds:.2f}",
+    missing = len(set(measured.uids) - set(counts))
+    finished = measured.state == "finished"
+    return [
+        Check(
+            f"preview of {IMPORT_ROWS:,} rows (s)",
+            f"{measured.preview_seconds:.2f}",
             f"<= {PREVIEW_MAX_SECONDS:.0f}",
-            preview_seconds <= PREVIEW_MAX_SECONDS,
+            measured.preview_seconds <= PREVIEW_MAX_SECONDS,
         ),
-        (
+        Check(
             f"whole import, {PARALLEL} in parallel (s)",
-            f"{import_seconds:.2f}",
+            f"{measured.import_seconds:.2f}" + ("" if finished else f" ({measured.state})"),
             f"<= {IMPORT_MAX_SECONDS:.0f}",
-            import_seconds <= IMPORT_MAX_SECONDS and state == "finished",
+            finished and measured.import_seconds <= IMPORT_MAX_SECONDS,
         ),
-        ("studies created (via the API)", f"{len(counts):,}", f"{IMPORT_ROWS:,}", missing == 0),
-        ("duplicates (via the API)", str(duplicates), "0", duplicates == 0),
-        (
+        Check(
+            "studies missing in the API (by UID)",
+            str(missing),
+            "0",
+            missing == 0,
+        ),
+        Check("duplicate studies (by UID)", str(duplicates), "0", duplicates == 0),
+        Check(
             "worker memory, peak VmHWM (MB)",
-            f"{worker_mb:.0f}",
+            f"{measured.worker_mb:.0f}",
             f"< {WORKER_MAX_MB:.0f}",
-            worker_mb < WORKER_MAX_MB,
+            0 < measured.worker_mb < WORKER_MAX_MB,
         ),
     ]
-    print()
-    print(f"{'Study imports':<42} {'result':>10}  {'target':>8}")
-    for name, value, target, ok in checks:
-        print(f"{name:<42} {value:>10}  {target:>8}  {'ok' if ok else 'MISSED'}")
-    return all(ok for *_, ok in checks)
 
 
-def main() -> int:
+def report(found: list[Check], *, database: str) -> bool:
+    print(
+        f"\nStudy imports: {IMPORT_ROWS:,} valid rows, {LATENCY_SECONDS * 1000:.0f} ms upstream "
+        f"latency, {database}, {os.cpu_count()} CPUs"
+    )
+    header = f"{'':<42}{'measured':>12}  {'target':>8}"
+    print(header)
+    print("-" * (len(header) + 6))
+    for check in found:
+        verdict = "PASS" if check.ok else "MISS"
+        print(f"{check.name:<42}{check.measured:>12}  {check.target:>8}  {verdict}")
+    return all(check.ok for check in found)
+
+
+@contextmanager
+def _workspace() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="viewer-admin-import-benchmark-") as path:
+        yield Path(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="benchmarks.import_run", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    args = parser.parse_args(argv)
     os.chdir(ROOT)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    workdir = Path(tempfile.mkdtemp(prefix="viewer-admin-import-benchmark-"))
     try:
-        if "--sqlite" in sys.argv[1:]:
-            return 0 if run(workdir, f"sqlite:///{workdir / 'benchmark.sqlite3'}") else 1
-        from devservices import postgres
-
-        with postgres.running() as database_url:
-            return 0 if run(workdir, database_url) else 1
+        with _workspace() as workdir, ExitStack() as stack:
+            measured = run(workdir, stack, sqlite=args.sqlite)
+        database = "SQLite" if args.sqlite else "PostgreSQL"
+        return 0 if report(checks(measured), database=database) else 1
     except (BenchmarkError, ServiceUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if not os.environ.get("BENCH_KEEP"):
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(workdir)
+    except httpx.HTTPError as exc:
+        print(f"error: a server did not answer: {type(exc).__name__} {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped and temporary files removed", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
