@@ -144,7 +144,7 @@ class _Run:
         "cancelled" or "lost"."""
         in_flight: set[int] = set()
         upcoming: deque[ImportRow] = deque()
-        state, paused, stopping = State.RUNNING, False, ""
+        paused, stopping = False, ""
         next_look = 0.0
         while True:
             now = time.monotonic()
