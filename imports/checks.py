@@ -243,25 +243,25 @@ def _from_list_or_one_by_one(
 def _resolve_assignees(texts: set[str]) -> dict[str, str | Problem]:
     """Each distinct assignee cell: the user's id, or the problem with it."""
     resolved: dict[str, str | Problem] = {}
-    wanted: dict[str, str] = {}
+    keys: dict[str, str] = {}  # text: its key (emails match whatever their case)
     for text in texts:
         if text.startswith("usr_"):
-            wanted[text] = text
+            keys[text] = text
         elif "@" in text:
-            wanted[text.casefold()] = text
+            keys[text] = text.casefold()
         elif text:
             resolved[text] = Problem(
                 "", "Give the assignee's email address or Viewer user id (usr_\u2026)."
             )
     by_key = _from_list_or_one_by_one(
-        wanted,
+        {key: text for text, key in sorted(keys.items())},
         pages=lambda: _user_pages(UserFilters(limit=viewer_api.LIST_LIMIT_MAX)),
         keys=lambda user: (user.user_id, user.email.casefold()),
         found=lambda user: user.user_id,
         look_up=_resolve_assignee,
         absent=_no_such_user,
     )
-    resolved.update({text: by_key[key] for key, text in wanted.items()})
+    resolved.update({text: by_key[key] for text, key in keys.items()})
     return resolved
 
 
