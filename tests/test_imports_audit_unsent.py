@@ -1,6 +1,7 @@
-"""Study imports in the audit trail and out of the Unsent list; the preview's look-ups through
-the user and study lists. The sending runs in this process (`imports.runner.run_import`)
-against the sandbox over HTTP; the worker process itself is tested in test_imports_worker."""
+"""Study imports in the audit trail and out of the Unsent list, a rate-limited row waiting for
+Retry-After, and the preview's look-ups through the user and study lists. The sending runs in
+this process (`imports.runner.run_import`) against the sandbox over HTTP; the worker process
+itself is tested in test_imports_worker."""
 
 from __future__ import annotations
 
@@ -238,3 +239,24 @@ def test_the_preview_asks_the_api_a_few_list_calls_not_one_per_row(
     applied = next(f for f in sandbox_faults.armed() if f["id"] == counter["id"])["applied"]
     # The customers, the users (one page), the studies (one page): 3 calls for 31 rows.
     assert applied == 3
+
+
+def test_a_rate_limited_row_waits_for_retry_after_then_is_sent(
+    coordinator_client: Client, sandbox_faults: SandboxFaults, settings: Any
+) -> None:
+    settings.IMPORT_PARALLEL_ROWS = 1
+    uids = [random_uid() for _ in range(3)]
+    text = "Severity,Description,UID\n" + "".join(f"high,Study,{u}\n" for u in uids)
+    study_import = upload_and_send(coordinator_client, text)
+    sandbox_faults.arm("rate_limit", retry_after=2, count=1, path=STUDIES, method="POST")
+
+    assert run_import(study_import.pk) == "finished"
+
+    assert set(study_import.rows.values_list("status", flat=True)) == {ImportRow.Status.CREATED}
+    creates = AuditEntry.objects.filter(action=AuditEntry.Action.CREATE)
+    refused = creates.get(outcome=AuditEntry.Outcome.FAILURE)
+    sent = creates.filter(outcome=AuditEntry.Outcome.SUCCESS)
+    assert sent.count() == 3
+    assert refused.finished_at is not None
+    first_after = min(entry.started_at for entry in sent)
+    assert (first_after - refused.finished_at).total_seconds() >= 1.9
