@@ -6,6 +6,10 @@ the waiting rows, IMPORT_PARALLEL_ROWS at a time, each through the shared create
 `studies.submissions.submission_create` with the row's own one-time token: a row sent again
 (after a crash, a killed worker, a retried task) can never create a second study.
 
+The run's thread hands rows (read from the database a batch at a time) to IMPORT_PARALLEL_ROWS
+sender threads, which live as long as the run and keep their database connections; it looks at
+the import's state (cancel, pause) and reports its heartbeat a few times a second, not per row.
+
 - A rate limit (429) pauses sending for the time the API asked; an unavailable API pauses it
   with a growing wait (up to 30 s). The rows are not failed: they wait and are sent later.
 - A row that was being sent when an earlier run died is "in doubt": its outcome is read back
