@@ -26,12 +26,11 @@ import re
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -40,6 +39,7 @@ import httpx
 
 from benchmarks.html import form_fields
 from benchmarks.pages import BareApi, HttpxApp, expect, next_cursor, sign_in
+from benchmarks.run import Check, workspace
 from benchmarks.servers import (
     ROOT,
     UPSTREAM_KEEP_ALIVE_SECONDS,
@@ -68,14 +68,6 @@ SEED_STUDIES: Final = 1000
 TIMEOUT_SECONDS: Final = 180.0
 # For comparison, the API alone: this many creates straight to the upstream, PARALLEL at a time.
 BARE_ROWS: Final = 250
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    measured: str
-    target: str
-    ok: bool
 
 
 def _step(message: str) -> None:
@@ -348,12 +340,6 @@ def report(found: list[Check], measured: Measured, *, database: str) -> bool:
     return all(check.ok for check in found)
 
 
-@contextmanager
-def _workspace() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="viewer-admin-import-benchmark-") as path:
-        yield Path(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="benchmarks.import_run", description=__doc__.split("\n")[0]
@@ -364,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     try:
-        with _workspace() as workdir, ExitStack() as stack:
+        with workspace() as workdir, ExitStack() as stack:
             measured = run(workdir, stack, sqlite=args.sqlite)
         database = "SQLite" if args.sqlite else "PostgreSQL"
         return 0 if report(checks(measured), measured, database=database) else 1
