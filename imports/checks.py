@@ -3,15 +3,18 @@
 Each row goes through the create-study form (`studies.forms.StudyCreateForm`), so the rules
 are the form's and the service module's, never a copy. Assignees (an email or a `usr_` id) and
 Express customers (a name or a `cus_` id) are resolved through the API with as few calls as
-possible: one cached look-up per distinct assignee, one cached list of the customers. UIDs that
-repeat inside the file, and UIDs the Viewer already has, are problems too.
+possible: the cached list of the customers; for the distinct assignees and UIDs, the user and
+study lists read page by page (while the rows are checked), or one look-up per value when that
+takes fewer rounds (see `_from_list_or_one_by_one`). UIDs that repeat inside the file, and UIDs
+the Viewer already has, are problems too.
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
@@ -32,10 +35,8 @@ from imports.parsing import (
 )
 from studies import viewer_api
 from studies.forms import StudyCreateForm
-from studies.viewer_api import ExpressCustomer, NotFound, StudyFilters
+from studies.viewer_api import ExpressCustomer, NotFound, Page, StudyFilters, User, UserFilters
 
-# Up to this many UIDs are looked up one by one; more, and the study list is read instead.
-_UID_LOOKUP_LIMIT: Final = 50
 # The form's field names, by the file's fields they come from.
 _FORM_FIELD_COLUMN: Final = {
     "severity": SEVERITY,
@@ -48,6 +49,7 @@ _FORM_FIELD_COLUMN: Final = {
 }
 
 Result = TypeVar("Result")
+Arg = TypeVar("Arg")
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,20 @@ class CheckedRow:
 def check_rows(parsed: ParsedFile) -> list[CheckedRow]:
     """Check every row; raises ViewerAPIError when the API cannot be asked (nothing is kept
     then: the coordinator tries again)."""
-    assignees = _resolve_assignees({row.cells.get(ASSIGNEE, "") for row in parsed.rows})
-    customers = viewer_api.customers_all()
-    active = [customer for customer in customers if customer.is_active]
-    checked = [_check_row(row, parsed, assignees, customers, active) for row in parsed.rows]
-    _flag_repeated_uids(checked, parsed.header_of(UID))
-    _flag_existing_uids(checked, parsed.header_of(UID))
+    uids = {row.cells[UID] for row in parsed.rows if row.cells.get(UID)}
+    with ThreadPoolExecutor(max_workers=2) as background:
+        # The API's answers are awaited side by side, and the study list is read while the
+        # rows are checked.
+        existing = background.submit(_closing(existing_study_ids), uids)
+        resolving = background.submit(
+            _closing(_resolve_assignees), {row.cells.get(ASSIGNEE, "") for row in parsed.rows}
+        )
+        customers = viewer_api.customers_all()
+        assignees = resolving.result()
+        active = [customer for customer in customers if customer.is_active]
+        checked = [_check_row(row, parsed, assignees, customers, active) for row in parsed.rows]
+        _flag_repeated_uids(checked, parsed.header_of(UID))
+        _flag_existing_uids(checked, parsed.header_of(UID), existing.result())
     return checked
 
 
@@ -169,25 +179,106 @@ def _customer(text: str, customers: list[ExpressCustomer]) -> str | Problem:
 # --- Look-ups through the API ---------------------------------------------------------------
 
 
-def _parallel(function: Callable[[str], Result], items: Iterable[str]) -> dict[str, Result]:
-    """`function` over `items` on a few threads (each closes its database connection)."""
+def _closing(function: Callable[[Arg], Result]) -> Callable[[Arg], Result]:
+    """`function`, closing the database connection of the thread it ran on."""
 
-    def run(item: str) -> Result:
+    def run(arg: Arg) -> Result:
         try:
-            return function(item)
+            return function(arg)
         finally:
             connection.close()
 
+    return run
+
+
+def _parallel(function: Callable[[str], Result], items: Iterable[str]) -> dict[str, Result]:
+    """`function` over `items` on a few threads."""
     items = list(items)
     if len(items) <= 1:
         return {item: function(item) for item in items}
     with ThreadPoolExecutor(max_workers=settings.IMPORT_PARALLEL_ROWS) as pool:
-        return dict(zip(items, pool.map(run, items), strict=True))
+        return dict(zip(items, pool.map(_closing(function), items), strict=True))
+
+
+def _from_list_or_one_by_one(
+    wanted: Mapping[str, str],
+    pages: Callable[[], Iterator[Page[Any]]],
+    keys: Callable[[Any], Iterable[str]],
+    found: Callable[[Any], Result],
+    look_up: Callable[[str], Result],
+    absent: Callable[[str], Result],
+) -> dict[str, Result]:
+    """For each of `wanted` (key: the text it came from), `found(item)` for the list item one
+    of whose `keys` it is, `absent(text)` when the list has none, with as few rounds of calls
+    as we can tell in advance.
+
+    Looking the texts up one by one takes len/IMPORT_PARALLEL_ROWS rounds of parallel calls;
+    reading the list takes one call per page, as many as the clinic has pages. So the list is
+    read for at most that many pages (a small clinic: all of it, in a few calls), and what it
+    did not find by then is looked up one by one: never more than twice the better way.
+    """
+    parallel = max(1, settings.IMPORT_PARALLEL_ROWS)
+    results: dict[str, Result] = {}
+    complete = False
+    if len(wanted) > parallel:
+        budget = math.ceil(len(wanted) / parallel)
+        for number, page in enumerate(pages(), start=1):
+            for item in page.items:
+                for key in keys(item):
+                    if key in wanted and key not in results:
+                        results[key] = found(item)
+            if page.next_cursor is None:
+                complete = True
+            if complete or number >= budget or len(results) == len(wanted):
+                break
+    left = {key: text for key, text in wanted.items() if key not in results}
+    if complete:
+        results.update({key: absent(text) for key, text in left.items()})
+    else:
+        looked_up = _parallel(look_up, left.values())
+        results.update({key: looked_up[text] for key, text in left.items()})
+    return results
 
 
 def _resolve_assignees(texts: set[str]) -> dict[str, str | Problem]:
     """Each distinct assignee cell: the user's id, or the problem with it."""
-    return _parallel(_resolve_assignee, sorted(text for text in texts if text))
+    resolved: dict[str, str | Problem] = {}
+    keys: dict[str, str] = {}  # text: its key (emails match whatever their case)
+    for text in texts:
+        if text.startswith("usr_"):
+            keys[text] = text
+        elif "@" in text:
+            keys[text] = text.casefold()
+        elif text:
+            resolved[text] = Problem(
+                "", "Give the assignee's email address or Viewer user id (usr_\u2026)."
+            )
+    by_key = _from_list_or_one_by_one(
+        {key: text for text, key in sorted(keys.items())},
+        pages=lambda: _user_pages(UserFilters(limit=viewer_api.LIST_LIMIT_MAX)),
+        keys=lambda user: (user.user_id, user.email.casefold()),
+        found=lambda user: user.user_id,
+        look_up=_resolve_assignee,
+        absent=_no_such_user,
+    )
+    resolved.update({text: by_key[key] for text, key in keys.items()})
+    return resolved
+
+
+def _user_pages(filters: UserFilters) -> Iterator[Page[User]]:
+    cursor: str | None = None
+    while True:
+        page = viewer_api.user_list(filters=filters, cursor=cursor)
+        yield page
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def _no_such_user(text: str) -> Problem:
+    if text.startswith("usr_"):
+        return Problem("", f"The Viewer has no user {text}.")
+    return Problem("", f"The Viewer has no user with the email {text}.")
 
 
 def _resolve_assignee(text: str) -> str | Problem:
@@ -195,28 +286,26 @@ def _resolve_assignee(text: str) -> str | Problem:
         try:
             return viewer_api.user_get_cached(user_id=text).user_id
         except NotFound:
-            return Problem("", f"The Viewer has no user {text}.")
-    if "@" not in text:
-        return Problem("", "Give the assignee's email address or Viewer user id (usr_\u2026).")
+            return _no_such_user(text)
     wanted = text.casefold()
     for user in viewer_api.user_search(query=text):
         if user.email.casefold() == wanted:
             return user.user_id
-    return Problem("", f"The Viewer has no user with the email {text}.")
+    return _no_such_user(text)
 
 
 def existing_study_ids(uids: set[str]) -> dict[str, str]:
-    """The UIDs among `uids` that the Viewer already has, with their study ids. A few are
-    looked up one by one; many, and the clinic's study list is read page by page."""
-    if len(uids) <= _UID_LOOKUP_LIMIT:
-        found = _parallel(_study_id_by_uid, sorted(uids))
-        return {uid: study_id for uid, study_id in found.items() if study_id}
-    known: dict[str, str] = {}
-    for page in viewer_api.study_pages(filters=StudyFilters(limit=viewer_api.LIST_LIMIT_MAX)):
-        for study in page.items:
-            if study.study_instance_uid in uids:
-                known[study.study_instance_uid] = study.study_id
-    return known
+    """The UIDs among `uids` that the Viewer already has, with their study ids: from the
+    clinic's study list, or looked up one by one (see `_from_list_or_one_by_one`)."""
+    found = _from_list_or_one_by_one(
+        {uid: uid for uid in uids},
+        pages=lambda: viewer_api.study_pages(filters=StudyFilters(limit=viewer_api.LIST_LIMIT_MAX)),
+        keys=lambda study: (study.study_instance_uid,),
+        found=lambda study: study.study_id,
+        look_up=_study_id_by_uid,
+        absent=lambda uid: "",
+    )
+    return {uid: study_id for uid, study_id in found.items() if study_id}
 
 
 def _study_id_by_uid(uid: str) -> str:
@@ -243,10 +332,8 @@ def _flag_repeated_uids(rows: list[CheckedRow], column: str) -> None:
             row.payload = None
 
 
-def _flag_existing_uids(rows: list[CheckedRow], column: str) -> None:
-    candidates = [row for row in rows if row.valid]
-    existing = existing_study_ids({row.uid for row in candidates})
-    for row in candidates:
+def _flag_existing_uids(rows: list[CheckedRow], column: str, existing: dict[str, str]) -> None:
+    for row in (row for row in rows if row.valid):
         if row.uid in existing:
             row.problems.append(
                 Problem(

@@ -1,8 +1,9 @@
 """A study import: the rows of one uploaded (or pasted) CSV file and how each was sent.
 
-The import row is also the audit record of the import itself: who, which file, when, and how
-many rows were valid, created, already existing or rejected. Each row's create is audited by
-the shared create path (`studies.submissions`), like a create from the form.
+The import itself is in the audit trail (an `AuditEntry` with action "import", `audit_entry`):
+who sent which file with how many rows, completed with the counts of created, already existing,
+rejected and not sent rows when it ends. Each row's create is audited by the shared create path
+(`studies.submissions`), like a create from the form.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ class StudyImport(models.Model):
     # Sending waits (rate limit, API unavailable) until this time, saying why.
     paused_until = models.DateTimeField(null=True, blank=True)
     pause_reason = models.TextField(blank=True)
+    # The import's own audit entry, written when it is sent.
+    audit_entry = models.OneToOneField(
+        "studies.AuditEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="study_import",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

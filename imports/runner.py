@@ -6,6 +6,10 @@ the waiting rows, IMPORT_PARALLEL_ROWS at a time, each through the shared create
 `studies.submissions.submission_create` with the row's own one-time token: a row sent again
 (after a crash, a killed worker, a retried task) can never create a second study.
 
+The run's thread hands rows (read from the database a batch at a time) to IMPORT_PARALLEL_ROWS
+sender threads, which live as long as the run and keep their database connections; it looks at
+the import's state (cancel, pause) and reports its heartbeat a few times a second, not per row.
+
 - A rate limit (429) pauses sending for the time the API asked; an unavailable API pauses it
   with a growing wait (up to 30 s). The rows are not failed: they wait and are sent later.
 - A row that was being sent when an earlier run died is "in doubt": its outcome is read back
@@ -16,9 +20,11 @@ the waiting rows, IMPORT_PARALLEL_ROWS at a time, each through the shared create
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -26,12 +32,14 @@ from typing import Any, Final
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from imports.export import study_row_payload
 from imports.models import ImportRow, StudyImport
+from imports.services import import_audit_end
 from studies import viewer_api
+from studies.models import Submission
 from studies.submissions import (
     AlreadyCreated,
     ChangedAfterCreate,
@@ -57,6 +65,8 @@ _UNAVAILABLE_WAIT_MAX: Final = 30.0
 # How long a row waits for another sender of its own token before it is looked at again.
 _IN_PROGRESS_WAIT: Final = 1.0
 _MAX_UNEXPECTED: Final = 3
+# Waiting rows read from the database at a time (one query per this many rows sent).
+_BATCH: Final = 100
 
 
 @dataclass(frozen=True)
@@ -110,49 +120,110 @@ class _Run:
         return StudyImport.objects.filter(pk=self.study_import.pk, run_token=self.token)
 
     def send(self) -> str:
-        rows = self.study_import.rows
-        in_flight: dict[Future[Pause | None], ImportRow] = {}
-        lost = False
-        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-            while True:
-                if not lost and not self._beat():
-                    lost = True  # another run took over: finish the rows in flight, stop
+        """Keep `parallel` rows in flight on as many sender threads (each with its own
+        database connection, kept for the whole run) until no row waits, the import is
+        cancelled or another run takes it over."""
+        todo: queue.SimpleQueue[ImportRow | None] = queue.SimpleQueue()
+        done: queue.SimpleQueue[tuple[ImportRow, Pause | None]] = queue.SimpleQueue()
+        senders = [
+            threading.Thread(target=self._sender, args=(todo, done), daemon=True)
+            for _ in range(self.parallel)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
+            stopped = self._dispatch(todo, done)
+        finally:
+            for _ in senders:
+                todo.put(None)
+            for sender in senders:
+                sender.join()
+        if stopped == "lost":
+            return "stopped: another run took over"
+        return self._finish(cancelled=stopped == "cancelled")
+
+    def _dispatch(
+        self,
+        todo: queue.SimpleQueue[ImportRow | None],
+        done: queue.SimpleQueue[tuple[ImportRow, Pause | None]],
+    ) -> str:
+        """Hand rows to the senders and collect their outcomes; how it stopped: "finished",
+        "cancelled" or "lost"."""
+        in_flight: set[int] = set()
+        upcoming: deque[ImportRow] = deque()
+        paused, stopping = False, ""
+        next_look = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_look:
+                # The import's state (cancel, pause) and this run's heartbeat, a few times a
+                # second rather than per row.
+                next_look = now + _POLL_SECONDS
+                if not stopping and not self._beat():
+                    stopping = "lost"  # another run took over: finish the rows in flight
                 state, paused_until = (
                     StudyImport.objects.filter(pk=self.study_import.pk)
                     .values_list("state", "paused_until")
                     .get()
                 )
-                stopping = lost or state == State.CANCELLING
+                if not stopping and state == State.CANCELLING:
+                    stopping = "cancelled"
                 paused = paused_until is not None and paused_until > timezone.now()
-                if not stopping and not paused:
-                    if paused_until is not None:
-                        self._mine.update(paused_until=None, pause_reason="")
-                    free = self.parallel - len(in_flight)
-                    if free > 0:
-                        busy = [row.pk for row in in_flight.values()]
-                        for row in (
-                            rows.filter(status__in=(RowStatus.WAITING, RowStatus.SENDING))
-                            .exclude(pk__in=busy)
-                            .order_by("number")[:free]
-                        ):
-                            in_doubt = row.status == RowStatus.SENDING
-                            row.status = RowStatus.SENDING
-                            row.attempts += 1
-                            row.save(update_fields=["status", "attempts"])
-                            in_flight[pool.submit(self._send_row, row, in_doubt)] = row
-                if not in_flight:
-                    left = rows.filter(status__in=(RowStatus.WAITING, RowStatus.SENDING))
-                    if stopping or not left.exists():
+                if not paused and paused_until is not None:
+                    self._mine.update(paused_until=None, pause_reason="")
+            if not stopping and not paused:
+                while len(in_flight) < self.parallel:
+                    if not upcoming:
+                        upcoming.extend(self._waiting_rows(exclude=in_flight))
+                    if not upcoming:
                         break
-                    time.sleep(_POLL_SECONDS)
-                    continue
-                done, _ = wait(in_flight, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    in_flight.pop(future)
-                    self._after_row(future)
-        if lost:
-            return "stopped: another run took over"
-        return self._finish(cancelled=state == State.CANCELLING)
+                    row = upcoming.popleft()
+                    in_flight.add(row.pk)
+                    todo.put(row)
+            if not in_flight:
+                if stopping:
+                    return stopping
+                if not paused and not upcoming:
+                    return "finished"  # _waiting_rows found none just now
+                time.sleep(_POLL_SECONDS)
+                continue
+            try:
+                row, pause = done.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+            in_flight.discard(row.pk)
+            if pause is None:
+                self.unavailable_in_a_row = 0
+            else:
+                self._pause(pause)
+                upcoming.clear()  # read again after the pause, with the rows sent back
+                next_look = 0.0
+
+    def _waiting_rows(self, *, exclude: set[int]) -> list[ImportRow]:
+        return list(
+            self.study_import.rows.filter(status__in=(RowStatus.WAITING, RowStatus.SENDING))
+            .exclude(pk__in=exclude)
+            .only("pk", "study_import_id", "payload", "token", "status", "attempts")
+            .order_by("number")[:_BATCH]
+        )
+
+    def _sender(
+        self,
+        todo: queue.SimpleQueue[ImportRow | None],
+        done: queue.SimpleQueue[tuple[ImportRow, Pause | None]],
+    ) -> None:
+        try:
+            while (row := todo.get()) is not None:
+                try:
+                    pause = self._send_row(row)
+                except Exception:
+                    # Not even its outcome could be written (the database): it is sent again
+                    # later, with the same token.
+                    logger.exception("import %s row %s: not recorded", row.study_import_id, row.pk)
+                    pause = None
+                done.put((row, pause))
+        finally:
+            connection.close()
 
     def _beat(self) -> bool:
         """Report that this run is alive (every second); False when it no longer owns the
@@ -163,11 +234,7 @@ class _Run:
         self._last_beat = now
         return bool(self._mine.update(heartbeat_at=timezone.now()))
 
-    def _after_row(self, future: Future[Pause | None]) -> None:
-        pause = future.result()
-        if pause is None:
-            self.unavailable_in_a_row = 0
-            return
+    def _pause(self, pause: Pause) -> None:
         seconds = pause.seconds
         if pause.unavailable:
             self.unavailable_in_a_row += 1
@@ -185,49 +252,56 @@ class _Run:
             self.study_import.rows.filter(status__in=(RowStatus.WAITING, RowStatus.SENDING)).update(
                 status=RowStatus.NOT_SENT, finished_at=now
             )
-        self._mine.update(
+        ended = self._mine.update(
             state=State.CANCELLED if cancelled else State.FINISHED,
             finished_at=now,
             run_token=None,
             paused_until=None,
             pause_reason="",
         )
-        counts = {
-            status: self.study_import.rows.filter(status=status).count()
-            for status in (RowStatus.CREATED, RowStatus.EXISTING, RowStatus.REJECTED)
-        }
+        if not ended:
+            return "stopped: another run took over"
+        self.study_import.refresh_from_db()
+        counts = import_audit_end(study_import=self.study_import)
         logger.info(
-            "import %s %s: file %r by user %s, %d rows, %d created, %d existing, %d rejected",
+            "import %s %s: by user %s, %d rows, %d created, %d existing, %d rejected",
             self.study_import.pk,
             "cancelled" if cancelled else "finished",
-            self.study_import.file_name,
             self.user.pk,
             self.study_import.total_rows,
-            counts[RowStatus.CREATED],
-            counts[RowStatus.EXISTING],
-            counts[RowStatus.REJECTED],
+            counts["created"],
+            counts["existing"],
+            counts["rejected"],
         )
         return "cancelled" if cancelled else "finished"
 
     # --- One row (on a pool thread) -----------------------------------------------------------
 
-    def _send_row(self, row: ImportRow, in_doubt: bool) -> Pause | None:
+    def _send_row(self, row: ImportRow) -> Pause | None:
+        """Mark the row as being sent (so that a run dying now leaves it "in doubt"), send it
+        with its own token and record the outcome; a Pause when sending must wait."""
+        in_doubt = row.status == RowStatus.SENDING or row.attempts > 0
+        row.attempts += 1
+        ImportRow.objects.filter(pk=row.pk).update(
+            status=RowStatus.SENDING, attempts=F("attempts") + 1
+        )
         try:
             data = StudyCreate.model_validate(row.payload)
-            try:
-                outcome = submission_create(
-                    user=self.user, token=row.token, data=data, wait_seconds=_IN_PROGRESS_WAIT
-                )
-            except Exception:
-                logger.exception("import %s row %s: unexpected error", row.study_import_id, row.pk)
-                if row.attempts >= _MAX_UNEXPECTED:
-                    _finish_row(row, RowStatus.REJECTED, reason=_UNEXPECTED)
-                else:
-                    _finish_row(row, RowStatus.WAITING)
-                return None
-            return _record(row, data, outcome, in_doubt=in_doubt or row.attempts > 1)
-        finally:
-            connection.close()
+            outcome = submission_create(
+                user=self.user,
+                token=row.token,
+                data=data,
+                wait_seconds=_IN_PROGRESS_WAIT,
+                origin=Submission.Origin.IMPORT,
+            )
+        except Exception:
+            logger.exception("import %s row %s: unexpected error", row.study_import_id, row.pk)
+            if row.attempts >= _MAX_UNEXPECTED:
+                _finish_row(row, RowStatus.REJECTED, reason=_UNEXPECTED)
+            else:
+                _finish_row(row, RowStatus.WAITING)
+            return None
+        return _record(row, data, outcome, in_doubt=in_doubt)
 
 
 _UNEXPECTED = "Viewer Admin hit an unexpected error while sending this row; it was not created."

@@ -18,6 +18,7 @@ from django.utils import timezone
 from imports.checks import CheckedRow
 from imports.models import ImportRow, StudyImport
 from imports.parsing import ParsedFile
+from studies.models import AuditEntry
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +80,53 @@ def import_send(*, user: AbstractBaseUser, import_id: int) -> StudyImport | None
     study_import = StudyImport.objects.filter(pk=import_id, created_by=user).first()
     if study_import is None:
         return None
-    queued = StudyImport.objects.filter(pk=import_id, state=State.PREVIEW).update(
-        state=State.QUEUED, sent_at=timezone.now()
-    )
+    with transaction.atomic():
+        queued = StudyImport.objects.filter(pk=import_id, state=State.PREVIEW).update(
+            state=State.QUEUED, sent_at=timezone.now()
+        )
+        if queued:
+            entry = AuditEntry.objects.create(
+                user=user,
+                action=AuditEntry.Action.IMPORT,
+                details={
+                    "import_id": study_import.pk,
+                    "file_name": study_import.file_name,
+                    "rows": study_import.total_rows,
+                    "valid_rows": study_import.valid_rows,
+                },
+            )
+            StudyImport.objects.filter(pk=import_id).update(audit_entry=entry)
+            transaction.on_commit(lambda: send_import.enqueue(import_id))
     if queued:
-        transaction.on_commit(lambda: send_import.enqueue(import_id))
         logger.info("import %s queued by user %s", import_id, user.pk)
     study_import.refresh_from_db()
     return study_import
+
+
+def import_audit_end(*, study_import: StudyImport) -> dict[str, int]:
+    """Complete the import's audit entry when it has ended (finished or cancelled): the
+    counts of its rows' outcomes; returns them."""
+    found = _status_counts(study_import)
+    counts = {
+        name: found.get(status, 0)
+        for name, status in (
+            ("created", RowStatus.CREATED),
+            ("existing", RowStatus.EXISTING),
+            ("rejected", RowStatus.REJECTED),
+            ("not_sent", RowStatus.NOT_SENT),
+        )
+    }
+    entry = AuditEntry.objects.filter(study_import=study_import).first()
+    if entry is not None:
+        entry.details = {**entry.details, **counts}
+        if study_import.state == State.CANCELLED:
+            entry.outcome = AuditEntry.Outcome.FAILURE
+            entry.error_message = f"Cancelled: {counts['not_sent']} row(s) not sent."
+        else:
+            entry.outcome = AuditEntry.Outcome.SUCCESS
+        entry.finished_at = study_import.finished_at or timezone.now()
+        entry.save(update_fields=["details", "outcome", "error_message", "finished_at"])
+    return counts
 
 
 def import_cancel(*, user: AbstractBaseUser, import_id: int) -> StudyImport | None:
@@ -103,6 +143,8 @@ def import_cancel(*, user: AbstractBaseUser, import_id: int) -> StudyImport | No
         study_import.rows.filter(status=RowStatus.WAITING).update(
             status=RowStatus.NOT_SENT, finished_at=now
         )
+        study_import.refresh_from_db()
+        import_audit_end(study_import=study_import)
     else:
         StudyImport.objects.filter(pk=import_id, state__in=(State.QUEUED, State.RUNNING)).update(
             state=State.CANCELLING
@@ -160,14 +202,15 @@ class Progress:
         return 100 if not self.total else math.floor(100 * self.done / self.total)
 
 
+def _status_counts(study_import: StudyImport) -> dict[str, int]:
+    """How many of the import's rows are in each status (one query)."""
+    grouped = study_import.rows.order_by().values("status").annotate(n=Count("pk"))
+    return {group["status"]: group["n"] for group in grouped}
+
+
 def import_progress(study_import: StudyImport) -> Progress:
-    grouped = (
-        study_import.rows.exclude(status=RowStatus.INVALID)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"))
-    )
-    counts = {group["status"]: group["n"] for group in grouped}
+    counts = _status_counts(study_import)
+    counts.pop(RowStatus.INVALID, None)
     created = counts.get(RowStatus.CREATED, 0)
     existing = counts.get(RowStatus.EXISTING, 0)
     rejected = counts.get(RowStatus.REJECTED, 0)

@@ -28,6 +28,12 @@ class Submission(models.Model):
         REJECTED = "rejected", "Rejected by the API"
         DISCARDED = "discarded", "Discarded"
 
+    class Origin(models.TextChoices):
+        FORM = "form", "Create form"
+        # A row of a study import: its import sends it again by itself, so it is never in
+        # the coordinator's Unsent list.
+        IMPORT = "import", "Study import"
+
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions"
@@ -40,6 +46,7 @@ class Submission(models.Model):
     payload = OrderedJSONField(help_text="The create-study request body, as sent to the API.")
     study_id = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
+    origin = models.CharField(max_length=16, choices=Origin, default=Origin.FORM)
 
     class Meta:
         ordering = ["-created_at"]
@@ -68,6 +75,8 @@ class AuditEntry(models.Model):
         CANCEL = "cancel", "Cancel"
         UNCANCEL = "uncancel", "Uncancel"
         REROUTE = "reroute", "Open in Viewer"
+        # A study import sent (its rows' creates have entries of their own): `details`.
+        IMPORT = "import", "Import"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -88,6 +97,9 @@ class AuditEntry(models.Model):
     expected_digest = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # An import's entry: {"import_id", "file_name", "rows", "valid_rows"} when it is sent, and
+    # the counts of its outcomes ("created", "existing", "rejected", "not_sent") when it ends.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from studies import viewer_api
@@ -179,13 +180,16 @@ def submission_create(
     token: uuid.UUID | str,
     data: StudyCreate,
     wait_seconds: float = IN_PROGRESS_WAIT_SECONDS,
+    origin: str = Submission.Origin.FORM,
 ) -> Outcome:
-    """Send one create-study attempt, at most once per token. See the module docstring."""
+    """Send one create-study attempt, at most once per token. See the module docstring.
+    `origin` IMPORT: a row of a study import, which sends it again itself; its unsent attempts
+    stay out of the coordinator's Unsent list."""
     token = uuid.UUID(str(token))
     payload = data.wire()
     deadline = time.monotonic() + wait_seconds
     while True:
-        claim = _claim(user=user, token=token, data=data, payload=payload)
+        claim = _claim(user=user, token=token, data=data, payload=payload, origin=origin)
         if claim is None:
             return Expired()
         submission, claimed, earlier = claim
@@ -208,12 +212,19 @@ def submission_data(submission: Submission) -> StudyCreate:
 
 def unsent_submissions(*, user: User) -> list[Submission]:
     """The user's attempts that could not be sent or not be confirmed, newest first."""
-    return list(Submission.objects.filter(created_by=user, status__in=_WAITING))
+    return list(_unsent(user))
 
 
 def unsent_count(*, user: User) -> int:
     """How many of the user's attempts could not be sent or confirmed (one COUNT query)."""
-    return Submission.objects.filter(created_by=user, status__in=_WAITING).count()
+    return _unsent(user).count()
+
+
+def _unsent(user: User) -> QuerySet[Submission]:
+    # An import's rows are not the coordinator's to send again: the import does it.
+    return Submission.objects.filter(
+        created_by=user, status__in=_WAITING, origin=Submission.Origin.FORM
+    )
 
 
 def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
@@ -225,6 +236,7 @@ def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
         pk=submission_id,
         created_by=user,
         status__in=(*_WAITING, Status.PENDING, Status.CREATED),
+        origin=Submission.Origin.FORM,
     ).first()
     if submission is None:
         return None
@@ -234,14 +246,16 @@ def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
 def submission_discard(*, user: User, submission_id: int) -> bool:
     """Give up one of the user's unsent attempts (it is kept, marked discarded). False when the
     user has no unsent attempt with this id."""
-    discarded = Submission.objects.filter(
-        pk=submission_id, created_by=user, status__in=_WAITING
-    ).update(status=Status.DISCARDED, updated_at=timezone.now())
+    discarded = (
+        _unsent(user)
+        .filter(pk=submission_id)
+        .update(status=Status.DISCARDED, updated_at=timezone.now())
+    )
     return discarded == 1
 
 
 def _claim(
-    *, user: User, token: uuid.UUID, data: StudyCreate, payload: dict[str, object]
+    *, user: User, token: uuid.UUID, data: StudyCreate, payload: dict[str, object], origin: str
 ) -> tuple[Submission, bool, str] | None:
     """Record the attempt as "sending" and own it, or return the attempt another request owns
     (or that already created its study); None for another user's token. Exactly one request
@@ -256,6 +270,7 @@ def _claim(
                 status=Status.PENDING,
                 study_instance_uid=data.study_instance_uid,
                 payload=payload,
+                origin=origin,
             )
         return submission, True, ""
     except IntegrityError:

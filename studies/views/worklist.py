@@ -88,6 +88,11 @@ class Results:
     # With "Created by me": how many studies the API returned before keeping the user's own.
     scanned: int = 0
 
+    @cached_property
+    def rows(self) -> list[StudyRow]:
+        """The studies as the table's rows show them (made once, when a template asks)."""
+        return study_rows(self.studies)
+
 
 @dataclass
 class Urgent:
