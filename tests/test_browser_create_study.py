@@ -95,7 +95,9 @@ def test_fill_everything_and_see_every_value_on_the_detail_page(
     expect(page).to_have_url(DETAIL_URL)
     study_id = DETAIL_URL.search(page.url).group(1)
     expect(page.get_by_role("heading", name="MRI Brain with Contrast")).to_be_visible()
-    expect(page.get_by_text("Study created: MRI Brain with Contrast.")).to_be_visible()
+    expect(
+        page.get_by_text("Study created: MRI Brain with Contrast, assigned to John R. Smith, MD.")
+    ).to_be_visible()
     details = page.locator("dl.details")
     expect(details).to_contain_text("High")
     expect(details).to_contain_text(uid)

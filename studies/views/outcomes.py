@@ -18,6 +18,7 @@ from studies.forms import (
     EXPIRED,
     BaseMetadataFormSet,
     StudyBaseForm,
+    StudyFieldsForm,
     study_form_url,
     unbound_copy,
 )
@@ -63,10 +64,26 @@ class OnForm(Generic[FormT]):
     banner: Banner | None = None
     created: Study | None = None
     created_id: str | None = None
+    assignee: str = ""  # with `created`: who it went to, as `assignee_words` says it
 
 
-def _created(request: HttpRequest, study: Study) -> HttpResponse:
-    messages.success(request, f"Study created: {study.study_description}.")
+def assignee_words(study: Study, form: StudyFieldsForm | None = None) -> str:
+    """Who the new study went to, always said: "assigned to Nikhil Patel" (with why, when
+    the form chose the one user its search named) or "unassigned"."""
+    if study.assigned_to is None:
+        return "unassigned"
+    words = f"assigned to {study.assigned_to.display_name}"
+    if form is not None and form.resolved_assignee is not None:
+        words += f" (the one user named “{form.assignee_query_text()}”)"
+    return words
+
+
+def _created(
+    request: HttpRequest, study: Study, form: StudyFieldsForm | None = None
+) -> HttpResponse:
+    messages.success(
+        request, f"Study created: {study.study_description}, {assignee_words(study, form)}."
+    )
     return redirect("study_detail", study_id=study.study_id)
 
 
@@ -93,8 +110,9 @@ def on_form(
     match outcome:
         case Created(study=study):
             if inline:
-                return OnForm(type(form)(prefix=form.prefix), created=study)
-            return _created(request, study)
+                fresh = type(form)(prefix=form.prefix)
+                return OnForm(fresh, created=study, assignee=assignee_words(study, form))
+            return _created(request, study, form)
         case AlreadyCreated(study_id=study_id):
             if inline:
                 banner = Banner("info", "This form had already been sent; it created this study.")

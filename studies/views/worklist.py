@@ -32,6 +32,7 @@ from studies.forms import (
     AssigneePickerForm,
     StudyBaseForm,
     assignee_options,
+    is_search,
     study_form_url,
     unbound_copy,
 )
@@ -161,6 +162,7 @@ def quick_create_context(shown: OnForm[StudyBaseForm]) -> dict[str, Any]:
         "quick_banner": shown.banner,
         "quick_created": shown.created,
         "quick_created_id": created_id,
+        "quick_assignee": shown.assignee,
     }
 
 
@@ -188,7 +190,7 @@ def quick_create(request: AuthenticatedRequest) -> HttpResponse:
     if action == "more":
         url = _more_options_url(form)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    if action == "search_assignee":
+    if is_search(action, form):
         return _render_quick(request, OnForm(unbound_copy(form)))
     if not form.is_valid():
         return _render_quick(request, OnForm(form))
