@@ -20,11 +20,13 @@ def audited(
     study_id: str = "",
     study_instance_uid: str = "",
     changed_fields: Iterable[str] = (),
+    changes: list[dict[str, str]] | None = None,
 ) -> Iterator[AuditEntry]:
     """Record one mutating call: written (pending) before the block, completed after it.
 
     The block may fill in `entry.study_id` / `entry.study_instance_uid` once it learns them
-    (a create learns its study id from the answer). Field names are recorded, never values.
+    (a create learns its study id from the answer). Field names are recorded; `changes` (an
+    edit's old and new values, see `AuditEntry.changes`) never holds a metadata value.
     """
     entry = AuditEntry.objects.create(
         user=user,
@@ -32,6 +34,7 @@ def audited(
         study_id=study_id,
         study_instance_uid=study_instance_uid,
         changed_fields=sorted(changed_fields),
+        changes=changes or [],
     )
     try:
         yield entry

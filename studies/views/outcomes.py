@@ -52,6 +52,8 @@ class Banner:
     level: str
     title: str
     text: str = ""
+    link_url: str = ""  # a link after the text, e.g. to the unsent studies
+    link_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,18 @@ def on_form(
                     "sent again later."
                 )
             else:
-                kept = "This attempt is saved, so it can also be sent again later."
-            return OnForm(form, banner=Banner("error", NOT_CREATED, f"{error.message} {kept}"))
+                kept = (
+                    "What you entered is kept, and this attempt is saved as unsent so it can "
+                    "also be sent again later."
+                )
+            banner = Banner(
+                "error",
+                NOT_CREATED,
+                f"{error.message} {kept}",
+                link_url=reverse("unsent_list"),
+                link_text="See the unsent studies",
+            )
+            return OnForm(form, banner=banner)
         case InProgress():
             return OnForm(form, banner=Banner("warning", IN_PROGRESS))
         case Expired():

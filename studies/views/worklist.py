@@ -177,8 +177,7 @@ def _render_quick(request: AuthenticatedRequest, shown: OnForm[StudyBaseForm]) -
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
     context = quick_create_context(shown)
     if request.htmx:
-        partial = "quick_create_created" if shown.created else "quick_create"
-        return _respond(request, f"{TEMPLATE}#{partial}", context)
+        return _respond(request, f"{TEMPLATE}#quick_create_answer", context)
     return _respond(request, TEMPLATE, worklist_context(request) | context)
 
 
