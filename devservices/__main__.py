@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
 def _stop_group(child: subprocess.Popen[bytes]) -> int:
     """Ctrl+C for the command's whole group; SIGTERM, then SIGKILL, if it does not stop
     (a command started in the background ignores SIGINT)."""
-    for sig, grace in ((signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    steps = [(signal.SIGINT, 10.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)]
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        steps = steps[1:]  # the command inherited the ignored SIGINT: it would only wait
+    for sig, grace in steps:
         try:
             os.killpg(child.pid, sig)
         except ProcessLookupError:
