@@ -71,6 +71,8 @@ def edit_changes(
             new = _assignee(after.assigned_to) if after else _user_name(new_value)
         elif name == "metadata":
             old, new = _pairs(study.metadata), _pairs(new_value)
+            if old == new:
+                new += " (values changed)"
         else:
             old, new = _label(getattr(study, name)), _label(new_value)
         rows.append({"field": name, "old": old, "new": new})

@@ -84,6 +84,10 @@ def test_quick_create_chooses_the_one_user_with_the_typed_name_and_says_so(
     page = worklist
     page.reload()
     expect(page.locator("[data-shown-count]")).to_have_text("1")
+    # The help sits between the label and the box, as on the full form.
+    help_box = quick(page).get_by_text("Digits separated by dots").bounding_box()
+    assert help_box["y"] < quick(page).get_by_label("Study Instance UID").bounding_box()["y"]
+    expect(quick(page).get_by_text(re.compile("part of an email finds nothing"))).to_be_visible()
     uid = random_uid()
     fill_quick(page, "CT Chest typed", uid)
     quick(page).get_by_label("Assignee", exact=True).fill("Nikhil Patel")
