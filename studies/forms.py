@@ -379,9 +379,9 @@ class StudyFieldsForm(AssigneePickerForm):
                 f"or clear the search {keep}.",
             )
             return
+        if self.shown_assignee() in {user.user_id for user in users}:
+            return  # the search finds the assignee already chosen: nothing is dropped
         exact = exact_matches(query, users)
-        if self.shown_assignee() in {user.user_id for user in exact}:
-            return  # the search names the assignee already chosen
         if len(exact) == 1:
             self.cleaned_data["assigned_to"] = exact[0].user_id
             self.resolved_assignee = AssigneeChoice.from_user(exact[0])

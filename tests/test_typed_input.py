@@ -139,7 +139,7 @@ def test_edit_keeps_the_current_assignee_unless_the_search_names_another(
         "severity": "high",
         "study_description": study.study_description,
         "study_viewer_status": "incomplete",
-        "assignee_query": "Patel",
+        "assignee_query": "Nikhil",  # finds someone else, not by the whole name
         "assigned_to": patels["priya"].user_id,
         "metadata-TOTAL_FORMS": "0",
         "metadata-INITIAL_FORMS": "0",
