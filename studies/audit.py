@@ -34,11 +34,13 @@ def audited(
     study_instance_uid: str = "",
     changed_fields: Iterable[str] = (),
     expected: Expected | None = None,
+    changes: list[dict[str, str]] | None = None,
 ) -> Iterator[AuditEntry]:
     """Record one mutating call: written (pending) before the block, completed after it.
 
     The block may fill in `entry.study_id` / `entry.study_instance_uid` once it learns them
-    (a create learns its study id from the answer). Field names are recorded, never values.
+    (a create learns its study id from the answer). Field names are recorded; `changes` (an
+    edit's old and new values, see `AuditEntry.changes`) never holds a metadata value.
     An `OutcomeUnknown` leaves the entry "unconfirmed", with a digest of `expected` (what the
     study shows once the change is made) for a later read to confirm it; a `NotApplied` is a
     failure that reading back established.
@@ -51,6 +53,7 @@ def audited(
         changed_fields=sorted(changed_fields),
         expected_fields=sorted(expected or ()),
         expected_digest=state_digest(expected) if expected else "",
+        changes=changes or [],
     )
     try:
         yield entry

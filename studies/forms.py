@@ -69,6 +69,12 @@ EXPIRED = "This form had expired. Check the values and submit it again."
 # The widget attributes of a box whose text is a code or a search, not prose.
 VERBATIM = {"autocomplete": "off", "spellcheck": "false"}
 ASSIGNEE_QUERY_MAX_LENGTH = 200
+# The API matches names by parts and an email only whole (§7.3): the help says so.
+ASSIGNEE_PLACEHOLDER = "Name, or whole email"
+ASSIGNEE_HELP = (
+    "Search by first or last name (or both), or by the whole email address: part of an email "
+    "finds nothing. Then choose."
+)
 
 
 def _problem_validator(problem: Callable[[str], str | None]) -> Callable[[str], None]:
@@ -174,6 +180,7 @@ class AssigneePickerForm(_Form):
     assignee_query = forms.CharField(
         label="Assignee",
         required=False,
+        help_text=ASSIGNEE_HELP,
         max_length=ASSIGNEE_QUERY_MAX_LENGTH,
         error_messages={
             "max_length": (
@@ -181,7 +188,7 @@ class AssigneePickerForm(_Form):
             )
         },
         widget=forms.TextInput(
-            attrs={"type": "search", "autocomplete": "off", "placeholder": "Name or email"}
+            attrs={"type": "search", "autocomplete": "off", "placeholder": ASSIGNEE_PLACEHOLDER}
         ),
     )
     assigned_to = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -240,6 +247,8 @@ class AssigneeOptions:
     searched: bool = False
     error: str = ""
     blanks: tuple[AssigneeBlank, ...] = NOBODY
+    found: int = 0  # how many users the search found (the chosen one included)
+    limit: int = ASSIGNEE_SEARCH_LIMIT
 
 
 def assignee_options(
@@ -289,6 +298,7 @@ def assignee_options(
         matches=others,
         searched=bool(query),
         error=error,
+        found=len(matches),
         # A chosen user leaves every blank unchecked.
         blanks=tuple(
             replace(blank, checked=selected is None and blank.value == blank_value)
@@ -300,12 +310,90 @@ def assignee_options(
 # --- Study forms -----------------------------------------------------------------------------
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def exact_matches(query: str, users: Iterable[User]) -> list[User]:
+    """The users whose whole name ("first last", or with middle name and suffixes) or whole
+    email is `query` (case and spacing aside)."""
+    wanted = _folded(query)
+    return [
+        user
+        for user in users
+        if wanted
+        in {
+            _folded(f"{user.first_name} {user.last_name}"),
+            _folded(user.display_name),
+            _folded(user.email),
+        }
+    ]
+
+
 class StudyFieldsForm(AssigneePickerForm):
     """Base of the forms whose fields are a study's (create and edit): refuses an expired form
     with `expired_message`, and puts what the request model (`api_request()`) or the API
-    refuses back at the fields it concerns."""
+    refuses back at the fields it concerns.
+
+    An assignee that was searched for but not chosen is never dropped: when the search box
+    has text and the chosen assignee is still the one the form was shown with, the one user
+    whose whole name or email is that text is chosen (`resolved_assignee` says who);
+    otherwise the form comes back with a message at the assignee."""
 
     expired_message = EXPIRED
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resolved_assignee: AssigneeChoice | None = None
+
+    def shown_assignee(self) -> str | None:
+        """The assignee the form was first shown with (None: nobody)."""
+        return None
+
+    def assignee_query_text(self) -> str:
+        return " ".join(str(self["assignee_query"].value() or "").split())
+
+    def assignee_search_pending(self) -> bool:
+        """Whether the search box has text while no other assignee was chosen (from the raw
+        data: usable before validation, e.g. for Enter without JavaScript)."""
+        chosen = str(self["assigned_to"].value() or "").strip() or None
+        return bool(self.assignee_query_text()) and chosen == self.shown_assignee()
+
+    def _resolve_assignee(self) -> None:
+        query = self.assignee_query_text()
+        if "assigned_to" in self.errors or "assignee_query" in self.errors:
+            return
+        if not query or self.cleaned_data.get("assigned_to") != self.shown_assignee():
+            return
+        keep = (
+            "to leave the study unassigned"
+            if self.shown_assignee() is None
+            else "to keep the current assignee"
+        )
+        try:
+            users = viewer_api.user_search(query=query, limit=ASSIGNEE_SEARCH_LIMIT)
+        except ViewerAPIError as exc:
+            self.add_error(
+                "assigned_to",
+                f"“{query}” could not be looked up: {exc.message} Choose the assignee again, "
+                f"or clear the search {keep}.",
+            )
+            return
+        if self.shown_assignee() in {user.user_id for user in users}:
+            return  # the search finds the assignee already chosen: nothing is dropped
+        exact = exact_matches(query, users)
+        if len(exact) == 1:
+            self.cleaned_data["assigned_to"] = exact[0].user_id
+            self.resolved_assignee = AssigneeChoice.from_user(exact[0])
+            return
+        if exact:
+            problem = f"{len(exact)} users are named “{query}”: choose one of them below"
+        elif users:
+            count = f"{len(users)} users match" if len(users) > 1 else "One user matches"
+            problem = f"{count} “{query}”, none of them by the whole name: choose below"
+        else:
+            problem = f"No user matches “{query}”: search again"
+        self.add_error("assigned_to", f"{problem}, or clear the search {keep}.")
 
     def expired(self) -> bool:
         """Whether the form's hidden state (token, snapshot) was missing or forged."""
@@ -319,6 +407,8 @@ class StudyFieldsForm(AssigneePickerForm):
         cleaned = super().clean() or {}
         if self.expired():
             raise ValidationError(self.expired_message, code="expired")
+        if not self.errors:
+            self._resolve_assignee()
         if not self.errors:
             # The request model is the final word on every rule: anything it refuses lands
             # at the field it concerns.
@@ -544,6 +634,9 @@ class StudyEditForm(StudyFieldsForm):
 
     expired_message = "This form had expired. Check the values and save again."
 
+    def shown_assignee(self) -> str | None:
+        return (self.snapshot or {}).get("assigned_to")
+
     def expired(self) -> bool:
         return self.snapshot is None or self.snapshot_replaced
 
@@ -588,6 +681,18 @@ def study_form_url(values: Mapping[str, str]) -> str:
     `study_form_initial`)."""
     query = urlencode({name: value for name, value in values.items() if value})
     return reverse("study_create") + (f"?{query}" if query else "")
+
+
+# The action of the hidden first submit button: what Enter in a text field sends (the
+# browser's implicit submission). With an assignee search pending it searches, never sends.
+IMPLICIT_SUBMIT = "enter"
+
+
+def is_search(action: str, form: StudyFieldsForm) -> bool:
+    """Whether a study form's POST `action` asks for the assignee search rather than a send."""
+    return action == "search_assignee" or (
+        action == IMPLICIT_SUBMIT and form.assignee_search_pending()
+    )
 
 
 def unbound_copy(form: FormT, *, fresh_token: bool = False) -> FormT:

@@ -13,6 +13,7 @@ the entry stays "unconfirmed" until a later read of the study confirms it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
@@ -20,9 +21,66 @@ from django.contrib.auth.models import User
 from studies import viewer_api
 from studies.audit import audited
 from studies.models import AuditEntry
-from studies.viewer_api import ActionResult, BadResponse, Study, StudyUpdate
+from studies.viewer_api import (
+    ActionResult,
+    BadResponse,
+    Study,
+    StudyUpdate,
+    UserRef,
+    ViewerAPIError,
+)
 
 Action = AuditEntry.Action
+# The fields an edit changes, in the forms' order.
+FIELD_ORDER = ("severity", "study_description", "study_viewer_status", "assigned_to", "metadata")
+
+
+def _label(value: object) -> str:
+    label = getattr(value, "label", None)
+    return str(label if label is not None else value)
+
+
+def _pairs(metadata: Mapping[str, str] | None) -> str:
+    count = len(metadata or {})
+    return "none" if count == 0 else f"{count} pair{'s' if count != 1 else ''}"
+
+
+def _user_name(user_id: str | None) -> str:
+    if not user_id:
+        return "Unassigned"
+    try:
+        user = viewer_api.user_get_cached(user_id=user_id)
+    except ViewerAPIError:
+        return user_id
+    return user.display_name or user.email
+
+
+def _assignee(ref: UserRef | None) -> str:
+    return ref.display_name if ref else "Unassigned"
+
+
+def edit_changes(
+    study: Study, changes: StudyUpdate, after: Study | None = None
+) -> list[dict[str, str]]:
+    """Old → new, as a coordinator reads them, for each field `changes` sets (in the forms'
+    order); `after` (the study as the API answered) names the new assignee. Metadata is
+    described by its number of pairs only."""
+    rows: list[dict[str, str]] = []
+    for name in FIELD_ORDER:
+        if name not in changes.model_fields_set:
+            continue
+        new_value = getattr(changes, name)
+        if name == "assigned_to":
+            old = _assignee(study.assigned_to)
+            new = _assignee(after.assigned_to) if after else _user_name(new_value)
+        elif name == "metadata":
+            old, new = _pairs(study.metadata), _pairs(new_value)
+            if old == new:
+                new += " (values changed)"
+        else:
+            old, new = _label(getattr(study, name)), _label(new_value)
+        rows.append({"field": name, "old": old, "new": new})
+    return rows
 
 
 def study_edit(*, user: User, study: Study, changes: StudyUpdate) -> Study:
@@ -34,8 +92,11 @@ def study_edit(*, user: User, study: Study, changes: StudyUpdate) -> Study:
         study_instance_uid=study.study_instance_uid,
         changed_fields=changes.model_fields_set,
         expected=viewer_api.expected_update(changes),
-    ):
-        return viewer_api.study_update(study_id=study.study_id, changes=changes)
+        changes=edit_changes(study, changes),
+    ) as entry:
+        updated = viewer_api.study_update(study_id=study.study_id, changes=changes)
+        entry.changes = edit_changes(study, changes, after=updated)
+        return updated
 
 
 def study_set_cancelled(*, user: User, study: Study, cancelled: bool) -> ActionResult:

@@ -91,6 +91,9 @@ class AuditEntry(models.Model):
     study_id = models.CharField(max_length=64, blank=True, db_index=True)
     study_instance_uid = models.CharField(max_length=64, blank=True, db_index=True)
     changed_fields = models.JSONField(default=list, blank=True)
+    # For an edit: [{"field": name, "old": text, "new": text}] as a coordinator reads them
+    # (labels and names, not codes); for metadata only the number of pairs, never a value.
+    changes = models.JSONField(default=list, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome, default=Outcome.PENDING)
     error_message = models.TextField(blank=True)
     expected_fields = models.JSONField(default=list, blank=True)

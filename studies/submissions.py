@@ -243,6 +243,13 @@ def submission_retry(*, user: User, submission_id: int) -> Outcome | None:
     return submission_create(user=user, token=submission.token, data=submission_data(submission))
 
 
+def unsent_submission(*, user: User, submission_id: int) -> Submission | None:
+    """One of the user's unsent attempts, or None."""
+    return Submission.objects.filter(
+        pk=submission_id, created_by=user, status=Status.UNSENT
+    ).first()
+
+
 def submission_discard(*, user: User, submission_id: int) -> bool:
     """Give up one of the user's unsent attempts (it is kept, marked discarded). False when the
     user has no unsent attempt with this id."""

@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
 
 from sandbox.factories import SandboxFactory
 from sandbox.models import SandboxFault
@@ -104,6 +104,64 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             "--no-first-run",
         ],
     }
+
+
+# Responses that are an answer, not a broken page: a 4xx/5xx document or htmx request is one
+# the app meant to send (its 404 page, a 503 banner); Chromium logs each as a console error.
+_ANSWER_RESOURCE_TYPES = {"document", "xhr", "fetch"}
+_FAILED_LOAD = "Failed to load resource: the server responded with a status of"
+
+
+def _watch_context(context: BrowserContext, problems: list[str]) -> None:
+    """Collect, from every page of `context`, console errors (a CSP violation is one) and
+    uncaught exceptions, except the log line of a 4xx/5xx answer the app meant to give."""
+    answers: set[str] = set()
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type in _ANSWER_RESOURCE_TYPES:
+            answers.add(response.url)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        url = str(message.location.get("url") or "")
+        # A page of another server (the OpenID provider's, the sandbox's Viewer placeholder)
+        # has no icon: the browser's own request for /favicon.ico is not the page's error.
+        if message.text.startswith(_FAILED_LOAD) and (
+            url in answers or url.endswith("/favicon.ico")
+        ):
+            return
+        problems.append(f"console error: {message.text} ({url})")
+
+    context.on("response", on_response)
+    context.on("console", on_console)
+    context.on("weberror", lambda error: problems.append(f"uncaught error: {error.error}"))
+
+
+@pytest.fixture(autouse=True)
+def _browser_console_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test fails on a console error or a CSP violation in any of its pages
+    (those of `page` and of every context it opens itself, e.g. without JavaScript). A test
+    that provokes one on purpose says so with `@pytest.mark.console_errors_expected`."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser: Browser = request.getfixturevalue("browser")
+    problems: list[str] = []
+    original = browser.new_context
+
+    def new_context(*args: Any, **kwargs: Any) -> BrowserContext:
+        context = original(*args, **kwargs)
+        _watch_context(context, problems)
+        return context
+
+    browser.new_context = new_context  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del browser.new_context  # the class's method again
+    if problems and request.node.get_closest_marker("console_errors_expected") is None:
+        pytest.fail("The browser reported:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""Reading rendered pages in view tests."""
+"""Reading rendered pages in view tests, and finding the assignee picker's choices in browser
+tests."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from playwright.sync_api import Locator, Page
 
 
 def html(response: Any) -> str:
@@ -17,3 +20,12 @@ def input_value(page: str, name: str) -> str | None:
         return None
     value = re.search(r'value="([^"]*)"', match.group(0))
     return value.group(1) if value else ""
+
+
+def assignee_radio(scope: Page | Locator, name: str) -> Locator:
+    """The radio button of the assignee picker's choice whose text has `name`. With JavaScript
+    the choice is an option of the combobox and its radio is hidden from assistive technology
+    (so it has no "radio" role), but it is still what is checked and submitted."""
+    return scope.locator(".choice", has_text=re.compile(re.escape(name))).locator(
+        "input[type=radio]"
+    )

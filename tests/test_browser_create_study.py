@@ -14,6 +14,7 @@ from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy
 from studies.models import Submission
 from tests.conftest import SandboxFaults
+from tests.pages import assignee_radio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +68,7 @@ def fill_rows(page: Page, rows: list[tuple[str, str]]) -> None:
 
 def choose_assignee(page: Page, query: str, name: str) -> None:
     page.get_by_label("Assignee", exact=True).fill(query)
-    choice = page.get_by_role("radio", name=re.compile(re.escape(name)))
+    choice = assignee_radio(page, name)
     expect(choice).to_be_visible()
     choice.check()
 
@@ -87,7 +88,7 @@ def test_fill_everything_and_see_every_value_on_the_detail_page(
     page = form_page
     uid = random_uid()
     fill_form(page, uid)
-    expect(page.get_by_role("radio", name=re.compile("Ann Smithers"))).to_be_visible()
+    expect(assignee_radio(page, "Ann Smithers")).to_be_visible()
     expect(page.get_by_text("Radiologist · john.smith@clinic.example")).to_be_visible()
     expect(page.locator("[data-formset-count]")).to_have_text("3")
     page.get_by_role("button", name="Create study").click()
@@ -95,7 +96,9 @@ def test_fill_everything_and_see_every_value_on_the_detail_page(
     expect(page).to_have_url(DETAIL_URL)
     study_id = DETAIL_URL.search(page.url).group(1)
     expect(page.get_by_role("heading", name="MRI Brain with Contrast")).to_be_visible()
-    expect(page.get_by_text("Study created: MRI Brain with Contrast.")).to_be_visible()
+    expect(
+        page.get_by_text("Study created: MRI Brain with Contrast, assigned to John R. Smith, MD.")
+    ).to_be_visible()
     details = page.locator("dl.details")
     expect(details).to_contain_text("High")
     expect(details).to_contain_text(uid)
@@ -172,7 +175,7 @@ def test_an_invalid_uid_is_shown_at_the_field_with_input_kept(
     expect(uid).to_have_value("1.2.840.0113")
     expect(page.get_by_label("Severity")).to_have_value("high")
     expect(page.get_by_label("Study description")).to_have_value("MRI Brain with Contrast")
-    expect(page.get_by_role("radio", name=re.compile("John R. Smith, MD"))).to_be_checked()
+    expect(assignee_radio(page, "John R. Smith, MD")).to_be_checked()
     expect(page.get_by_label("Express customer")).to_have_value(people["customer"].customer_id)
     expect(row_input(page, 2, "value")).to_have_value("4")
     expect(page.locator("[data-formset-count]")).to_have_text("3")
@@ -198,7 +201,7 @@ def test_an_unavailable_api_keeps_every_input_and_shows_the_banner(
     expect(page.get_by_label("Severity")).to_have_value("high")
     expect(page.get_by_label("Study description")).to_have_value("MRI Brain with Contrast")
     expect(page.get_by_label("Study Instance UID")).to_have_value(uid)
-    expect(page.get_by_role("radio", name=re.compile("John R. Smith, MD"))).to_be_checked()
+    expect(assignee_radio(page, "John R. Smith, MD")).to_be_checked()
     expect(page.get_by_label("Express customer")).to_have_value(people["customer"].customer_id)
     for index, (key, value) in enumerate([("ward", "ED"), ("referrer", "Dr. Osei"), ("bed", "4")]):
         expect(row_input(page, index, "key")).to_have_value(key)

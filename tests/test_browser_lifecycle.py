@@ -69,7 +69,8 @@ def test_edit_severity_and_metadata_from_the_detail_page(
     expect(table.get_by_role("row", name="bed 4")).to_have_count(0)
     expect(history_rows(page)).to_have_count(1)
     expect(history_rows(page).first).to_contain_text("Update")
-    expect(history_rows(page).first).to_contain_text("Severity, Metadata")
+    expect(history_rows(page).first).to_contain_text("Severity: Normal → STAT")
+    expect(history_rows(page).first).to_contain_text("Metadata: 2 pairs → ")
     expect(history_rows(page).first).to_contain_text("coordinator")
     after = SandboxStudy.objects.get(pk=study.pk)
     assert after.severity == "stat"

@@ -16,6 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 from sandbox.factories import SandboxFactory, random_uid
 from sandbox.models import SandboxStudy, now_ms
 from tests.conftest import SandboxFaults
+from tests.pages import assignee_radio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,8 +69,8 @@ def test_quick_create_adds_the_row_without_a_reload(
     form.get_by_label("Severity").select_option("stat")
     form.get_by_label("Study description").fill("CT Chest quick")
     form.get_by_label("Study Instance UID").fill(uid)
-    form.get_by_role("searchbox", name="Assignee").fill("Doe")
-    form.get_by_role("radio", name=re.compile("Jane Doe, MD")).check()
+    form.get_by_role("combobox", name="Assignee").fill("Doe")
+    assignee_radio(form, "Jane Doe, MD").check()
     form.get_by_role("button", name="Create study", exact=True).click()
 
     first = rows(page).first
@@ -240,8 +241,8 @@ def test_the_assignee_filter_finds_a_user_by_type_ahead(
     sandbox_factory.study(study_description="Not for Priya")
     page = worklist("")
     filters = page.get_by_role("search", name="Filter studies")
-    filters.get_by_role("searchbox", name="Find a user by name or email").fill("Raman")
-    filters.get_by_role("radio", name=re.compile("Priya Raman, MD")).check()
+    filters.get_by_role("combobox", name=re.compile("^Find a user")).fill("Raman")
+    assignee_radio(filters, "Priya Raman, MD").check()
     expect(page).to_have_url(f"{live_server.url}/?assigned_to={rad.user_id}")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("For Priya")

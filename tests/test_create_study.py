@@ -133,7 +133,7 @@ def test_a_complete_form_creates_the_study_and_redirects_to_it(
 
     detail = coordinator_client.get(response["Location"])
     page = html(detail)
-    assert "Study created: MRI Brain with Contrast." in page
+    assert "Study created: MRI Brain with Contrast, assigned to John R. Smith, MD." in page
     assert "John R. Smith, MD" in page
     assert "Harbor Clinic" in page
 

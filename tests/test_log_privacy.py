@@ -240,6 +240,7 @@ def drive_every_page(server: ScriptServer, ids: tuple[str, str, str]) -> Browser
         "quick-study_description": QUICK_DESCRIPTION,
         "quick-study_instance_uid": UID_QUICK,
         "quick-assignee_query": LAST_NAME,
+        "quick-assigned_to": user_id,
     }
     searched = browser.post("/", {**quick, "action": "search_assignee"}, home)
     assert EMAIL in searched.text

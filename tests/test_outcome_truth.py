@@ -412,7 +412,7 @@ def test_a_retry_recognises_its_own_study(
     study = SandboxStudy.objects.get(study_instance_uid=uid)  # still exactly one
     assert response["Location"] == f"/studies/{study.study_id}/"
     detail = html(coordinator_client.get(response["Location"]))
-    assert "The study was created (confirmed later): CT Abdomen." in detail
+    assert "The study was created (confirmed later): CT Abdomen, unassigned." in detail
     submission.refresh_from_db()
     assert submission.status == Submission.Status.CREATED
     assert submission.study_id == study.study_id

@@ -130,14 +130,17 @@ def test_by_uid_redirects_to_the_detail_page(coordinator_client: Client, full_st
     assert response["Location"] == f"/studies/{full_study.study_id}/"
 
 
-@pytest.mark.parametrize("uid", ["1.2.3.4.5.6.7.8.9", "1.02"])
+@pytest.mark.parametrize(
+    ("uid", "title"),
+    [("1.2.3.4.5.6.7.8.9", "Study not found"), ("1.02", "Not a Study Instance UID")],
+)
 def test_by_uid_for_an_unknown_or_invalid_uid_is_a_404_page(
-    coordinator_client: Client, sandbox_url: str, uid: str
+    coordinator_client: Client, sandbox_url: str, uid: str, title: str
 ) -> None:
     response = coordinator_client.get(f"/studies/by-uid/{uid}/")
     assert response.status_code == 404
     page = html(response)
-    assert "Study not found" in page
+    assert f"<h1>{title}</h1>" in page
     assert f"<code>{uid}</code>" in page
 
 

@@ -489,7 +489,8 @@ def test_the_detail_page_shows_the_history(
     assert "not responding" in newest
     assert "coordinator" in oldest
     assert "Update" in oldest
-    assert "Severity, Metadata" in oldest
+    assert "Severity: Normal → High" in oldest
+    assert "Metadata: 2 pairs → 1 pair" in oldest
     assert "Succeeded" in oldest
     assert "<time" in oldest
     assert "ICU" not in history

@@ -58,7 +58,7 @@ def test_the_page_lists_what_was_typed(coordinator_client: Client, unsent: Submi
     assert '<th scope="row">ward</th><td>ED</td>' in page
     assert "not responding" in page
     assert f'action="/studies/unsent/{unsent.pk}/retry/"' in page
-    assert f'action="/studies/unsent/{unsent.pk}/discard/"' in page
+    assert f'href="/studies/unsent/{unsent.pk}/discard/"' in page  # asks first
 
 
 def test_the_navigation_counts_unsent_attempts(
@@ -201,6 +201,12 @@ def test_a_coordinator_cannot_see_or_touch_anothers_attempts(
     assert SandboxStudy.objects.count() == 0
 
 
-def test_retry_and_discard_are_post_only(coordinator_client: Client, unsent: Submission) -> None:
+def test_retry_is_post_only_and_discard_asks_first(
+    coordinator_client: Client, unsent: Submission, sandbox_url: str
+) -> None:
     assert coordinator_client.get(f"/studies/unsent/{unsent.pk}/retry/").status_code == 405
-    assert coordinator_client.get(f"/studies/unsent/{unsent.pk}/discard/").status_code == 405
+    confirm = coordinator_client.get(f"/studies/unsent/{unsent.pk}/discard/")
+    assert confirm.status_code == 200
+    assert f'action="/studies/unsent/{unsent.pk}/discard/"' in html(confirm)
+    unsent.refresh_from_db()
+    assert unsent.status == Submission.Status.UNSENT

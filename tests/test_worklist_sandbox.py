@@ -197,7 +197,7 @@ def test_without_javascript_success_redirects_to_the_detail_page(
     assert response.status_code == 302
     assert response["Location"] == f"/studies/{study.study_id}/"
     page = coordinator_client.get(response["Location"])
-    assert "Study created: CT Chest quick." in page.content.decode()
+    assert "Study created: CT Chest quick, unassigned." in page.content.decode()
 
 
 def test_without_javascript_errors_rerender_the_whole_page(

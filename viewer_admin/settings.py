@@ -87,7 +87,10 @@ if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY == _LOCAL_SECRET_KEY):
         "production, e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'."
     )
 
-DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+# Off by default everywhere, so local mode shows the app's own error pages (404, 403) like
+# production does; DJANGO_DEBUG=true turns Django's debug pages on locally. Static files are
+# served by whitenoise either way (runserver's own static serving is off).
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 

@@ -1,6 +1,7 @@
 // Study forms, made quicker. Every form works without this file (plain posts that re-render);
-// with it: metadata rows are added and removed in place, Enter in the assignee search runs the
-// search, and the submit button cannot be pressed twice. Behaviour hangs off data-attributes,
+// with it: metadata rows are added and removed in place, the assignee search is a combobox
+// (Enter there never submits), a field's old message goes as it is changed, and the submit
+// button cannot be pressed twice (after 5 s it says the Viewer API is slow). Behaviour hangs off data-attributes,
 // so content swapped in by htmx (e.g. a re-rendered quick-create form) gets it too.
 (function () {
   "use strict";
@@ -84,7 +85,84 @@
     if (target && !target.hidden) { target.focus(); }
   }
 
-  // --- The assignee search ------------------------------------------------------------------
+  // --- The assignee type-ahead: the WAI-ARIA combobox pattern ------------------------------
+  // The search box is a combobox over the choices (the radio buttons the form submits): the
+  // arrows move the active choice, Enter chooses it (or, with none active, searches now),
+  // Escape closes the list down to the chosen one; how many users match is announced.
+
+  function pickerParts(picker) {
+    const list = picker.querySelector("[data-assignee-options]");
+    return {
+      input: picker.querySelector("[data-assignee-query]"),
+      list: list,
+      status: picker.querySelector("[data-assignee-count]"),
+      options: list ? Array.prototype.slice.call(list.querySelectorAll(".choice")) : []
+    };
+  }
+
+  function radioOf(option) { return option.querySelector("input[type=radio]"); }
+
+  function setActive(picker, option) {
+    const p = pickerParts(picker);
+    p.options.forEach(function (other) { other.classList.toggle("is-active", other === option); });
+    if (option) {
+      p.input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({ block: "nearest" });
+    } else {
+      p.input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function setExpanded(picker, expanded) {
+    const p = pickerParts(picker);
+    p.input.setAttribute("aria-expanded", expanded && p.options.length ? "true" : "false");
+    p.options.forEach(function (option) { option.hidden = !expanded && !radioOf(option).checked; });
+    if (!expanded) { setActive(picker, null); }
+  }
+
+  function syncSelected(picker) {
+    pickerParts(picker).options.forEach(function (option) {
+      option.setAttribute("aria-selected", radioOf(option).checked ? "true" : "false");
+    });
+  }
+
+  function enhancePicker(picker) {
+    const p = pickerParts(picker);
+    if (!p.input) { return; }
+    p.input.setAttribute("role", "combobox");
+    p.input.setAttribute("aria-autocomplete", "list");
+    if (!p.list) { p.input.setAttribute("aria-expanded", "false"); return; }
+    const listId = p.input.id + "_listbox";
+    p.list.id = listId;
+    p.list.setAttribute("role", "listbox");
+    p.list.setAttribute("aria-label", "Choices");
+    p.input.setAttribute("aria-controls", listId);
+    p.options.forEach(function (option, index) {
+      option.id = listId + "_" + index;
+      option.setAttribute("role", "option");
+      // The option is what the keyboard and assistive technology use; the radio inside it
+      // only carries the value.
+      const radio = radioOf(option);
+      radio.tabIndex = -1;
+      radio.setAttribute("aria-hidden", "true");
+    });
+    syncSelected(picker);
+    setExpanded(picker, true);
+    if (p.status) {
+      const summary = picker.querySelector("[data-assignee-summary]");
+      p.status.textContent = summary ? summary.textContent.trim() : "";
+    }
+  }
+
+  function choose(picker, option) {
+    const radio = radioOf(option);
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+    syncSelected(picker);
+    setExpanded(picker, false);
+    const p = pickerParts(picker);
+    if (p.status) { p.status.textContent = "Chosen: " + option.querySelector(".choice__name").textContent.trim() + "."; }
+  }
 
   function runSearch(picker) {
     const input = picker.querySelector("[data-assignee-query]");
@@ -92,7 +170,40 @@
     input.focus();
   }
 
+  function onPickerKey(event, input) {
+    const picker = input.closest("[data-assignee-picker]");
+    const p = pickerParts(picker);
+    const visible = p.options.filter(function (option) { return !option.hidden; });
+    const active = p.options.filter(function (option) { return option.classList.contains("is-active"); })[0];
+    switch (event.key) {
+      case "ArrowDown":
+      case "ArrowUp": {
+        event.preventDefault();
+        if (input.getAttribute("aria-expanded") !== "true") { setExpanded(picker, true); }
+        const shown = p.options.filter(function (option) { return !option.hidden; });
+        if (!shown.length) { return; }
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        const at = shown.indexOf(active);
+        const next = at < 0 ? (step > 0 ? 0 : shown.length - 1) : (at + step + shown.length) % shown.length;
+        setActive(picker, shown[next]);
+        return;
+      }
+      case "Enter":
+        // Enter never submits the form from here.
+        event.preventDefault();
+        if (active && visible.indexOf(active) >= 0) { choose(picker, active); } else { runSearch(picker); }
+        return;
+      case "Escape":
+        event.preventDefault();  // also keeps the search box's text
+        setExpanded(picker, false);
+        return;
+      default:
+    }
+  }
+
   // --- Submit once --------------------------------------------------------------------------
+
+  const SLOW_AFTER_MS = 5000;
 
   function lock(form) {
     form.dataset.submitting = "true";
@@ -104,11 +215,17 @@
     });
     const status = form.querySelector("[data-submit-status]");
     if (status) { status.textContent = "Sending…"; }
+    form.slowTimer = window.setTimeout(function () {
+      if (status && form.dataset.submitting === "true") {
+        status.textContent = "Still sending — the Viewer API is slow. Please wait; the form will not be sent twice.";
+      }
+    }, SLOW_AFTER_MS);
   }
 
   function unlock(form) {
     delete form.dataset.submitting;
     form.removeAttribute("aria-busy");
+    window.clearTimeout(form.slowTimer);
     form.querySelectorAll("[data-submit-button]").forEach(function (button) {
       button.disabled = false;
       const progress = button.querySelector("[data-submit-progress]");
@@ -118,13 +235,41 @@
     if (status) { status.textContent = ""; }
   }
 
+  // --- Stale errors -------------------------------------------------------------------------
+  // A field's message goes once the coordinator changes that field: it spoke of the old value.
+
+  function clearFieldError(control) {
+    const field = control.closest(".field--error");
+    if (!field || !control.closest("form[data-submit-once]")) { return; }
+    field.classList.remove("field--error");
+    field.querySelectorAll(".errorlist").forEach(function (list) {
+      if (!list.closest("[data-assignee-results]")) { list.remove(); }
+    });
+    field.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
   // --- Wiring -------------------------------------------------------------------------------
 
   function init(root) {
     if (!root || !root.querySelectorAll) { return; }
     if (root.matches && root.matches("[data-formset]")) { enhanceFormset(root); }
     root.querySelectorAll("[data-formset]").forEach(enhanceFormset);
+    const around = root.closest && root.closest("[data-assignee-picker]");
+    if (around) { enhancePicker(around); }
+    root.querySelectorAll("[data-assignee-picker]").forEach(enhancePicker);
   }
+
+  document.addEventListener("input", function (event) {
+    if (event.target instanceof Element) { clearFieldError(event.target); }
+  });
+
+  document.addEventListener("change", function (event) {
+    const target = event.target instanceof Element ? event.target : null;
+    if (!target) { return; }
+    clearFieldError(target);
+    const picker = target.closest("[data-assignee-picker]");
+    if (picker && target.matches("input[type=radio]")) { syncSelected(picker); }
+  });
 
   document.addEventListener("click", function (event) {
     const target = event.target instanceof Element ? event.target : null;
@@ -149,13 +294,9 @@
   });
 
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter" || !(event.target instanceof Element)) { return; }
+    if (!(event.target instanceof Element)) { return; }
     const input = event.target.closest("[data-assignee-query]");
-    if (input && window.htmx) {
-      // Enter searches; it must not submit the whole form.
-      event.preventDefault();
-      runSearch(input.closest("[data-assignee-picker]"));
-    }
+    if (input && window.htmx) { onPickerKey(event, input); }
   });
 
   document.addEventListener("submit", function (event) {

@@ -23,7 +23,11 @@
   // someone else's) shifts a row already shown into the next page: drop such repeats.
   let lastRowBeforeMore = null;
   let shownBeforeMore = null;
+  // Where the keyboard was before a swap replaced it (a chip, "Reset filters", a field).
+  let focusedId = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
+    const active = document.activeElement;
+    focusedId = active && active !== document.body && active.id ? active.id : null;
     const target = event.detail.target;
     if (target && target.id === "load-more") {
       lastRowBeforeMore = target.previousElementSibling;
@@ -59,8 +63,30 @@
     if (elt instanceof Element && elt.matches("[data-quick-create][data-created]")) {
       const first = elt.querySelector("form select, form input:not([type=hidden]), form textarea");
       if (first) { first.focus(); }
+    } else if (elt instanceof Element && elt.matches("[data-quick-create]")) {
+      // Sent with errors: to the first field that has one.
+      const invalid = elt.querySelector("[aria-invalid=true]");
+      if (invalid) { invalid.focus(); }
     }
+    // Otherwise the keyboard stays where it was, on the new copy of that element.
+    const active = document.activeElement;
+    if (focusedId && (!active || active === document.body)) {
+      const again = document.getElementById(focusedId);
+      if (again) { again.focus(); }
+    }
+    updateSummary();
   });
+
+  // The summary counts the rows actually shown: after "Load more" and a quick-create too.
+  function updateSummary() {
+    const rows = document.getElementById("worklist-rows");
+    const summary = document.querySelector("[data-worklist-summary]");
+    if (!rows || !summary) { return; }
+    const count = summary.querySelector("[data-shown-count]");
+    if (count) { count.textContent = String(rows.querySelectorAll("tr[data-study-id]").length); }
+    const more = summary.querySelector("[data-shown-more]");
+    if (more) { more.textContent = document.getElementById("load-more") ? ", more below" : ", the whole list"; }
+  }
 })();
 
 // The quick-create panel: remember whether the coordinator left it open or closed.

@@ -7,6 +7,7 @@
 {{ study.created_at|relative_time }}      just "3 minutes ago"
 {% copy_button study.study_instance_uid label="Copy UID" %}   needs static/js/copy.js
 {{ entry.changed_fields|field_labels }}   "Severity, Metadata" (audit field names as they read)
+{{ change.field|field_label }}            "Severity" (one of them)
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def field_labels(names: list[str] | None) -> str:
     """Recorded field names as a coordinator reads them, in the forms' order, e.g.
     "Severity, Metadata"."""
     return forms.field_labels(names or [])
+
+
+@register.filter
+def field_label(name: str) -> str:
+    """One recorded field name as a coordinator reads it, e.g. "Study description"."""
+    return forms.field_labels([name])
 
 
 @register.simple_tag

@@ -110,10 +110,7 @@ class RateLimited(ViewerAPIError):
 class Unavailable(ViewerAPIError):
     """No usable answer: timeout, connection error or a 5xx."""
 
-    default_message = (
-        "The Viewer API is not responding right now. Nothing you entered is lost; try again "
-        "in a minute."
-    )
+    default_message = "The Viewer API is not responding right now. Try again in a minute."
 
 
 class BadResponse(ViewerAPIError):

@@ -15,6 +15,7 @@ from studies.forms import (
     StudyCreateForm,
     StudyFieldsForm,
     assignee_options,
+    is_search,
     metadata_formset_unbound,
     study_form_initial,
     unbound_copy,
@@ -82,7 +83,7 @@ def study_create(request: AuthenticatedRequest) -> HttpResponse:
     form = StudyCreateForm(request.POST, **options)
     metadata = MetadataFormSet(request.POST)
     action = request.POST.get("action", "create")
-    if action in ("add_row", "search_assignee"):
+    if action == "add_row" or is_search(action, form):
         return _render(
             request,
             unbound_copy(form),

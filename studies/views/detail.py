@@ -45,12 +45,12 @@ def _found_by_uid(study_instance_uid: str) -> HttpResponse:
     """Redirect to the study with this UID, or raise what says plainly why there is none."""
     problem = dicom_uid_problem(study_instance_uid)
     if problem:
-        raise StudyNotFound(problem, uid=study_instance_uid)
+        raise StudyNotFound(problem, uid=study_instance_uid, title="Not a Study Instance UID")
     try:
         study = viewer_api.study_get_by_uid(study_instance_uid=study_instance_uid)
     except NotFound as exc:
         raise StudyNotFound(
-            "No study has this Study Instance UID.", uid=study_instance_uid
+            "No study has this Study Instance UID.", uid=study_instance_uid, offer_create=True
         ) from exc
     except ViewerAPIError as exc:
         raise APIUnavailable(exc, uid=study_instance_uid) from exc
@@ -69,5 +69,8 @@ def study_lookup(request: HttpRequest) -> HttpResponse:
     a page that says why, with the UID still in the box."""
     uid = request.GET.get("uid", "").strip()[:_LOOKUP_MAX_LENGTH]
     if not uid:
-        raise StudyNotFound("Enter a Study Instance UID to look a study up.")
+        raise StudyNotFound(
+            "Enter a Study Instance UID to look a study up.",
+            title="Enter a Study Instance UID",
+        )
     return _found_by_uid(uid)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from studies.forms import study_form_url
 from studies.viewer_api import ViewerAPIError
 
 
@@ -20,10 +21,21 @@ class StudyNotFound(Exception):
     """No such study. `uid` is a looked-up Study Instance UID: the page shows it, and keeps it
     in the header's look-up box."""
 
-    def __init__(self, message: str, *, uid: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        uid: str = "",
+        title: str = "Study not found",
+        offer_create: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.uid = uid
+        # An empty or malformed look-up is not "not found": it has its own title.
+        self.title = title
+        # A well-formed UID no study has: the page offers to create a study with it.
+        self.offer_create = offer_create
 
 
 class APIUnavailable(Exception):
@@ -38,7 +50,17 @@ class APIUnavailable(Exception):
 def error_page(request: HttpRequest, exception: Exception) -> TemplateResponse | None:
     """The page for one of the exceptions above; None for any other exception."""
     if isinstance(exception, StudyNotFound):
-        context = {"message": exception.message, "uid": exception.uid, "lookup_uid": exception.uid}
+        context = {
+            "title": exception.title,
+            "message": exception.message,
+            "uid": exception.uid,
+            "lookup_uid": exception.uid,
+            "create_url": (
+                study_form_url({"study_instance_uid": exception.uid})
+                if exception.offer_create
+                else ""
+            ),
+        }
         return TemplateResponse(request, "studies/study_not_found.html", context, status=404)
     if isinstance(exception, APIUnavailable):
         context = {

@@ -28,6 +28,7 @@ from studies.forms import (
     StudyEditForm,
     ViewerStatusForm,
     field_labels,
+    is_search,
     metadata_formset_initial,
     metadata_formset_unbound,
     unbound_copy,
@@ -97,7 +98,7 @@ def study_edit(request: AuthenticatedRequest, study_id: str) -> HttpResponse:
     form = StudyEditForm(request.POST, study=study)
     metadata = MetadataFormSet(request.POST)
     action = request.POST.get("action", "save")
-    if action in ("add_row", "search_assignee"):
+    if action == "add_row" or is_search(action, form):
         return _render_edit(
             request,
             study_id,

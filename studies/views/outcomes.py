@@ -20,6 +20,7 @@ from studies.forms import (
     EXPIRED,
     BaseMetadataFormSet,
     StudyBaseForm,
+    StudyFieldsForm,
     study_form_url,
     unbound_copy,
 )
@@ -56,6 +57,8 @@ class Banner:
     level: str
     title: str
     text: str = ""
+    link_url: str = ""  # a link after the text, e.g. to the unsent studies
+    link_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class OnForm(Generic[FormT]):
     banner: Banner | None = None
     created: Study | None = None
     created_id: str | None = None
+    assignee: str = ""  # with `created`: who it went to, as `assignee_words` says it
 
 
 # --- Unknown outcomes: the one wording, for creates and for changes to a study -------------
@@ -111,16 +115,31 @@ CONFIRMED_LATER = "The study was created (confirmed later)"
 CHANGED_AFTER_CREATE = "This form had already created a study; what you changed has not been sent."
 
 
-def _created(request: HttpRequest, study: Study) -> HttpResponse:
-    messages.success(request, f"Study created: {study.study_description}.")
+def assignee_words(study: Study, form: StudyFieldsForm | None = None) -> str:
+    """Who the new study went to, always said: "assigned to Nikhil Patel" (with why, when
+    the form chose the one user its search named) or "unassigned"."""
+    if study.assigned_to is None:
+        return "unassigned"
+    words = f"assigned to {study.assigned_to.display_name}"
+    if form is not None and form.resolved_assignee is not None:
+        words += f" (the one user named “{form.assignee_query_text()}”)"
+    return words
+
+
+def _created(
+    request: HttpRequest, study: Study, form: StudyFieldsForm | None = None
+) -> HttpResponse:
+    messages.success(
+        request, f"Study created: {study.study_description}, {assignee_words(study, form)}."
+    )
     return redirect("study_detail", study_id=study.study_id)
 
 
 def _confirmed_later(request: HttpRequest, study: Study) -> HttpResponse:
     messages.success(
         request,
-        f"{CONFIRMED_LATER}: {study.study_description}. An earlier attempt had created it; "
-        "nothing new was created.",
+        f"{CONFIRMED_LATER}: {study.study_description}, {assignee_words(study)}. An earlier "
+        "attempt had created it; nothing new was created.",
     )
     return redirect("study_detail", study_id=study.study_id)
 
@@ -162,8 +181,9 @@ def on_form(
     match outcome:
         case Created(study=study):
             if inline:
-                return OnForm(type(form)(prefix=form.prefix), created=study)
-            return _created(request, study)
+                fresh = type(form)(prefix=form.prefix)
+                return OnForm(fresh, created=study, assignee=assignee_words(study, form))
+            return _created(request, study, form)
         case AlreadyCreated(study_id=study_id):
             if inline:
                 banner = Banner("info", "This form had already been sent; it created this study.")
@@ -177,7 +197,10 @@ def on_form(
             return OnForm(fresh, banner=banner, created_id=study_id if inline else None)
         case ConfirmedLater(study=study):
             if inline:
-                banner = Banner("success", f"{CONFIRMED_LATER}: {study.study_description}.")
+                banner = Banner(
+                    "success",
+                    f"{CONFIRMED_LATER}: {study.study_description}, {assignee_words(study)}.",
+                )
                 fresh = type(form)(prefix=form.prefix)
                 return OnForm(fresh, banner=banner, created_id=study.study_id)
             return _confirmed_later(request, study)
@@ -198,8 +221,18 @@ def on_form(
                     "sent again later."
                 )
             else:
-                kept = "This attempt is saved, so it can also be sent again later."
-            return OnForm(form, banner=Banner("error", NOT_CREATED, f"{error.message} {kept}"))
+                kept = (
+                    "What you entered is kept, and this attempt is saved as unsent so it can "
+                    "also be sent again later."
+                )
+            banner = Banner(
+                "error",
+                NOT_CREATED,
+                f"{error.message} {kept}",
+                link_url=reverse("unsent_list"),
+                link_text="See the unsent studies",
+            )
+            return OnForm(form, banner=banner)
         case InProgress():
             return OnForm(form, banner=Banner("warning", IN_PROGRESS))
         case Expired():

@@ -44,6 +44,7 @@ from studies.forms import (
     AssigneePickerForm,
     StudyBaseForm,
     assignee_options,
+    is_search,
     study_form_url,
     unbound_copy,
 )
@@ -317,6 +318,7 @@ def quick_create_context(shown: OnForm[StudyBaseForm], *, open_: bool = True) ->
         "quick_created": shown.created,
         "quick_created_row": StudyRow(shown.created) if shown.created else None,
         "quick_created_id": created_id,
+        "quick_assignee": shown.assignee,
     }
 
 
@@ -331,8 +333,7 @@ def _render_quick(request: AuthenticatedRequest, shown: OnForm[StudyBaseForm]) -
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
     context = quick_create_context(shown)
     if request.htmx:
-        partial = "quick_create_created" if shown.created else "quick_create"
-        return _respond(request, f"{TEMPLATE}#{partial}", context)
+        return _respond(request, f"{TEMPLATE}#quick_create_answer", context)
     return _respond(request, TEMPLATE, worklist_context(request) | context)
 
 
@@ -344,7 +345,7 @@ def quick_create(request: AuthenticatedRequest) -> HttpResponse:
     if action == "more":
         url = _more_options_url(form)
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    if action == "search_assignee":
+    if is_search(action, form):
         return _render_quick(request, OnForm(unbound_copy(form)))
     if not form.is_valid():
         return _render_quick(request, OnForm(form))
