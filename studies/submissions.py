@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -49,9 +50,13 @@ Status = Submission.Status
 IN_PROGRESS_WAIT_SECONDS = 30.0
 _POLL_SECONDS = 0.2
 _sleep = time.sleep  # replaceable in tests
-# A "sending" attempt older than this was abandoned (the process died mid-call); it may be
-# claimed again. Longer than any API call can take.
-STALE_PENDING_AFTER = timedelta(minutes=2)
+
+
+def stale_pending_after() -> timedelta:
+    """A "sending" attempt older than this was abandoned (the process died mid-call); it may
+    be claimed again. Longer than any API call can take (SUBMISSION_SENDING_STALE_SECONDS)."""
+    return timedelta(seconds=settings.SUBMISSION_SENDING_STALE_SECONDS)
+
 
 _UNEXPECTED = "Viewer Admin hit an unexpected error while sending the study; it was not created."
 CREATED_BY_AN_EARLIER_ATTEMPT = (
@@ -287,7 +292,7 @@ def _claim(
     earlier = submission.status
     reclaimable = earlier in (*_WAITING, Status.REJECTED, Status.DISCARDED) or (
         submission.status == Status.PENDING
-        and submission.updated_at < timezone.now() - STALE_PENDING_AFTER
+        and submission.updated_at < timezone.now() - stale_pending_after()
     )
     if reclaimable:
         claimed = Submission.objects.filter(

@@ -236,7 +236,7 @@ def test_an_abandoned_attempt_can_be_claimed_again(
     stale = Submission.objects.create(
         token=token, created_by=coordinator, study_instance_uid="1.2.3.4", payload={}
     )
-    old = stale.updated_at - submissions.STALE_PENDING_AFTER - timedelta(seconds=1)
+    old = stale.updated_at - submissions.stale_pending_after() - timedelta(seconds=1)
     Submission.objects.filter(pk=stale.pk).update(updated_at=old)
     fake = install(monkeypatch, a_study)
     outcome = submission_create(user=coordinator, token=token, data=DATA, wait_seconds=0)

@@ -126,7 +126,7 @@ def test_the_same_form_sent_twice_creates_one_study(
     assert again.status_code == 200
     html = again.content.decode()
     assert "This form had already been sent" in html
-    assert "hx-swap-oob" not in html
+    assert 'hx-swap-oob="afterbegin' not in html  # no new row; only the Unsent count
     assert SandboxStudy.objects.count() == 1
     study = SandboxStudy.objects.get()
     assert f'href="/studies/{study.study_id}/"' in html
@@ -150,7 +150,7 @@ def test_invalid_input_comes_back_in_place_with_the_input_kept(
     assert 'value="Knee MRI"' in html
     assert '<option value="high" selected>High</option>' in html
     assert data["quick-token"] in html  # same form, same token
-    assert "hx-swap-oob" not in html
+    assert 'hx-swap-oob="afterbegin' not in html  # no new row; only the Unsent count
     assert "worklist-results" not in html
     assert SandboxStudy.objects.count() == 0
 

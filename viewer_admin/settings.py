@@ -440,6 +440,10 @@ IMPORT_PARALLEL_ROWS = int(env_float("IMPORT_PARALLEL_ROWS", 4))
 # An import whose worker has not reported for this many seconds is taken over by another
 # worker (its own died): default 30.
 IMPORT_STALE_AFTER_SECONDS = env_float("IMPORT_STALE_AFTER_SECONDS", 30.0)
+# A create attempt still "sending" after this many seconds was abandoned (its process died
+# mid-call: a killed worker or web process) and may be sent again with its token: default
+# 120, longer than any Viewer API call with its retries and read-back can take.
+SUBMISSION_SENDING_STALE_SECONDS = env_float("SUBMISSION_SENDING_STALE_SECONDS", 120.0)
 # What one uploaded or pasted file may hold.
 IMPORT_MAX_ROWS = 5000
 IMPORT_MAX_BYTES = 5 * 1024 * 1024

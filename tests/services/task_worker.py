@@ -25,6 +25,7 @@ from tests.services import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 STALE_AFTER_SECONDS = 1.0
+SENDING_STALE_SECONDS = 8.0
 
 
 class TaskWorker:
@@ -77,6 +78,7 @@ def task_worker(
     """Start real task workers: `task_worker(parallel=4)`. The web side (live_server) and the
     workers agree that an import silent for STALE_AFTER_SECONDS was abandoned."""
     settings.IMPORT_STALE_AFTER_SECONDS = STALE_AFTER_SECONDS
+    settings.SUBMISSION_SENDING_STALE_SECONDS = SENDING_STALE_SECONDS
     workers: list[TaskWorker] = []
     logs = Path(tempfile.mkdtemp(prefix="viewer-admin-worker-"))
 
@@ -90,6 +92,8 @@ def task_worker(
             "VIEWER_API_KEY": django_settings.VIEWER_API_KEY,
             "IMPORT_PARALLEL_ROWS": str(parallel),
             "IMPORT_STALE_AFTER_SECONDS": str(STALE_AFTER_SECONDS),
+            # A killed worker's rows in flight are sent again soon (their calls are short).
+            "SUBMISSION_SENDING_STALE_SECONDS": str(SENDING_STALE_SECONDS),
             "PYTHONUNBUFFERED": "1",
         }
         worker = TaskWorker(env, logs / f"worker-{len(workers)}.log")
