@@ -112,9 +112,11 @@ _ANSWER_RESOURCE_TYPES = {"document", "xhr", "fetch"}
 _FAILED_LOAD = "Failed to load resource: the server responded with a status of"
 
 
-def _watch_context(context: BrowserContext, problems: list[str]) -> None:
+def _watch_context(context: BrowserContext, problems: list[str], app: str | None) -> None:
     """Collect, from every page of `context`, console errors (a CSP violation is one) and
-    uncaught exceptions, except the log line of a 4xx/5xx answer the app meant to give."""
+    uncaught exceptions, except the log line of a 4xx/5xx answer the app meant to give. `app`
+    (the live server's URL): only its pages count; another server's page (the OpenID
+    provider's sign-in page asks for web fonts, unreachable here) is not the app's."""
     answers: set[str] = set()
 
     def on_response(response: Response) -> None:
@@ -125,6 +127,9 @@ def _watch_context(context: BrowserContext, problems: list[str]) -> None:
         if message.type != "error":
             return
         url = str(message.location.get("url") or "")
+        page = message.page
+        if app and page is not None and not page.url.startswith(app):
+            return
         # A page of another server (the OpenID provider's, the sandbox's Viewer placeholder)
         # has no icon: the browser's own request for /favicon.ico is not the page's error.
         if message.text.startswith(_FAILED_LOAD) and (
@@ -149,10 +154,15 @@ def _browser_console_clean(request: pytest.FixtureRequest) -> Iterator[None]:
     browser: Browser = request.getfixturevalue("browser")
     problems: list[str] = []
     original = browser.new_context
+    app = (
+        str(request.getfixturevalue("live_server").url)
+        if "live_server" in request.fixturenames
+        else None
+    )
 
     def new_context(*args: Any, **kwargs: Any) -> BrowserContext:
         context = original(*args, **kwargs)
-        _watch_context(context, problems)
+        _watch_context(context, problems, app)
         return context
 
     browser.new_context = new_context  # type: ignore[method-assign]

@@ -44,7 +44,11 @@ def worklist(
 
 
 def quick(page: Page) -> Locator:
-    return page.get_by_role("region", name="Quick create")
+    """The quick-create region, its panel opened (it starts folded)."""
+    region = page.get_by_role("region", name="Quick create")
+    if region.locator("details[open]").count() == 0:
+        region.locator("summary").click()
+    return region
 
 
 def fill_quick(page: Page, description: str, uid: str) -> None:
@@ -62,7 +66,7 @@ def test_the_console_listener_catches_a_csp_violation(
 ) -> None:
     problems: list[str] = []
     context = browser.new_context()
-    _watch_context(context, problems)
+    _watch_context(context, problems, str(live_server.url))
     page = sign_in_through_form(context.new_page(), live_server.url, "coordinator")
     assert problems == []
     page.evaluate(

@@ -102,11 +102,16 @@
 
   function radioOf(option) { return option.querySelector("input[type=radio]"); }
 
+  // The element that is the listbox's option for assistive technology: the choice's text, a
+  // sibling of its radio (an option must not contain a focusable control; a label may not
+  // take the option role).
+  function handleOf(option) { return option.querySelector(".choice__text") || option; }
+
   function setActive(picker, option) {
     const p = pickerParts(picker);
     p.options.forEach(function (other) { other.classList.toggle("is-active", other === option); });
     if (option) {
-      p.input.setAttribute("aria-activedescendant", option.id);
+      p.input.setAttribute("aria-activedescendant", handleOf(option).id);
       option.scrollIntoView({ block: "nearest" });
     } else {
       p.input.removeAttribute("aria-activedescendant");
@@ -122,7 +127,7 @@
 
   function syncSelected(picker) {
     pickerParts(picker).options.forEach(function (option) {
-      option.setAttribute("aria-selected", radioOf(option).checked ? "true" : "false");
+      handleOf(option).setAttribute("aria-selected", radioOf(option).checked ? "true" : "false");
     });
   }
 
@@ -138,8 +143,9 @@
     p.list.setAttribute("aria-label", "Choices");
     p.input.setAttribute("aria-controls", listId);
     p.options.forEach(function (option, index) {
-      option.id = listId + "_" + index;
-      option.setAttribute("role", "option");
+      const handle = handleOf(option);
+      handle.id = listId + "_" + index;
+      handle.setAttribute("role", "option");
       // The option is what the keyboard and assistive technology use; the radio inside it
       // only carries the value.
       const radio = radioOf(option);
@@ -147,7 +153,8 @@
       radio.setAttribute("aria-hidden", "true");
     });
     syncSelected(picker);
-    setExpanded(picker, true);
+    // Open with the results of a search; folded to the chosen person on a fresh page.
+    setExpanded(picker, p.input.value.trim() !== "");
     if (p.status) {
       const summary = picker.querySelector("[data-assignee-summary]");
       p.status.textContent = summary ? summary.textContent.trim() : "";
