@@ -20,7 +20,6 @@ Targets (printed with PASS/MISS; exit status 1 when one is missed, 2 when it cou
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import secrets
@@ -39,7 +38,7 @@ import httpx
 
 from benchmarks.html import form_fields
 from benchmarks.pages import BareApi, HttpxApp, expect, next_cursor, sign_in
-from benchmarks.run import Check, workspace
+from benchmarks.run import Check, migrate_with_demo_users, workspace
 from benchmarks.servers import (
     ROOT,
     UPSTREAM_KEEP_ALIVE_SECONDS,
@@ -78,20 +77,12 @@ def prepare(env: Mapping[str, str], password: str) -> tuple[list[str], list[str]
     """Migrate, create the cache table and the demo sign-ins, seed the sandbox clinic (in
     this process, before any server runs); returns 20 users' emails and the active customers'
     names."""
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    migrate_with_demo_users(env, password)
     from django.db import connections
 
     from sandbox.models import SandboxExpressCustomer, SandboxUser
     from sandbox.seed import seed_sandbox
 
-    quiet = io.StringIO()
-    call_command("migrate", interactive=False, verbosity=0, stdout=quiet)
-    call_command("createcachetable", verbosity=0, stdout=quiet)
-    call_command("create_demo_users", password=password, stdout=quiet)
     seed_sandbox(users=SEED_USERS, studies=SEED_STUDIES)
     emails = list(SandboxUser.objects.order_by("pk").values_list("email", flat=True)[:20])
     customers = list(

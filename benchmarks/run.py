@@ -104,26 +104,33 @@ def step(message: str) -> None:
 # --- Preparing the database ---------------------------------------------------------------------
 
 
-def prepare_database(env: Mapping[str, str], password: str) -> None:
-    """Migrate, create the cache table, the sign-ins (the demo `coordinator` and the load
-    run's `coordinatorNN`) and the sandbox clinic, in this process (no server runs yet)."""
+def migrate_with_demo_users(env: Mapping[str, str], password: str) -> None:
+    """Set Django up in this process on `env`'s database (no server runs yet), migrate it,
+    create the cache table and the demo sign-ins."""
     os.environ.update(env)
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.hashers import make_password
-    from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from django.db import connections
-
-    from sandbox.seed import seed_sandbox
-    from studies.roles import COORDINATORS
 
     quiet = io.StringIO()
     call_command("migrate", interactive=False, verbosity=0, stdout=quiet)
     call_command("createcachetable", verbosity=0, stdout=quiet)
     call_command("create_demo_users", password=password, stdout=quiet)
+
+
+def prepare_database(env: Mapping[str, str], password: str) -> None:
+    """Migrate, create the cache table, the sign-ins (the demo `coordinator` and the load
+    run's `coordinatorNN`) and the sandbox clinic, in this process (no server runs yet)."""
+    migrate_with_demo_users(env, password)
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django.db import connections
+
+    from sandbox.seed import seed_sandbox
+    from studies.roles import COORDINATORS
+
     user_model = get_user_model()
     hashed = make_password(password)  # once: hashing 50 times would take seconds
     people = user_model.objects.bulk_create(
