@@ -18,6 +18,7 @@ from typing import Final
 import httpx
 
 from benchmarks.pages import (
+    WORKLIST,
     BareApi,
     Create,
     Detail,
@@ -159,7 +160,7 @@ def run_load(
         sign_in_all(people, password)
         # Everyone warms the page they start with, untimed.
         for person in people:
-            expect(person.app.get("/"), 200, "GET /")
+            expect(person.app.get(WORKLIST), 200, f"GET {WORKLIST}")
         started = time.perf_counter()
         threads = [threading.Thread(target=person.run) for person in people]
         for thread in threads:

@@ -23,6 +23,9 @@ from benchmarks.html import ROW, form_fields, load_more_url, page_errors
 from benchmarks.servers import API_KEY, BenchmarkError
 
 WORKLIST_ROWS: Final = 50
+# The worklist with no filter (studies.filters.NO_FILTERS): a plain `/` redirects to the
+# coordinator's remembered filters, which the filtered page has just set.
+WORKLIST: Final = "/?filters=none"
 ASSIGNEE_LIMIT: Final = 10
 UID_ROOT: Final = "2.25."
 
@@ -226,7 +229,7 @@ class Worklist(Page):
     api_calls = 2  # the list, and urgent first's one call
 
     def app(self, client: AppClient, index: int) -> None:
-        page = expect(client.get("/"), 200, "GET /")
+        page = expect(client.get(WORKLIST), 200, f"GET {WORKLIST}")
         rows = len(ROW.findall(page.text))
         # The 50 newest, plus the open STAT and high ones of the 100 newest open studies.
         if rows < WORKLIST_ROWS:
@@ -301,7 +304,9 @@ class LoadMore(Page):
     def _url(self, client: AppClient) -> str:
         if self.url is None:
             if self.first_url is None:
-                self.first_url = load_more_url(expect(client.get("/"), 200, "GET /").text)
+                self.first_url = load_more_url(
+                    expect(client.get(WORKLIST), 200, f"GET {WORKLIST}").text
+                )
                 if self.first_url is None:
                     raise BenchmarkError("The worklist shows no 'Load more' link.")
             self.url = self.first_url
@@ -413,7 +418,8 @@ class QuickCreate(Page):
 
     def app(self, client: AppClient, index: int) -> None:
         if self.fields is None:
-            self.fields = form_fields(expect(client.get("/"), 200, "GET /").text, "/")
+            page = expect(client.get(WORKLIST), 200, f"GET {WORKLIST}")
+            self.fields = form_fields(page.text, WORKLIST)
         fields = dict(self.fields)
         fields.update(
             {
@@ -423,11 +429,12 @@ class QuickCreate(Page):
                 "quick-study_instance_uid": self.fx.uid(),
             }
         )
-        reply = expect(client.post("/", fields, self.HEADERS), 200, "quick-create")
+        # A browser posts to the form's action: the worklist's URL, filters included.
+        reply = expect(client.post(WORKLIST, fields, self.HEADERS), 200, "quick-create")
         if 'hx-swap-oob="afterbegin:#worklist-rows"' not in reply.text:
             raise BenchmarkError(f"The quick-create made no study: {page_errors(reply.text)}")
         # The fresh form carries the next one-time token.
-        self.fields = form_fields(reply.text, "/")
+        self.fields = form_fields(reply.text, WORKLIST)
 
     def bare(self, api: BareApi, index: int) -> None:
         api.post(
