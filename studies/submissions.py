@@ -68,8 +68,8 @@ CREATED_BY_AN_EARLIER_ATTEMPT = (
 
 
 @dataclass(frozen=True)
-class Created:
-    """The API created the study just now."""
+class _WithStudy:
+    """An outcome that holds the study the attempt is about."""
 
     submission: Submission
     study: Study
@@ -77,6 +77,10 @@ class Created:
     @property
     def study_id(self) -> str:
         return self.study.study_id
+
+
+class Created(_WithStudy):
+    """The API created the study just now."""
 
 
 @dataclass(frozen=True)
@@ -96,17 +100,9 @@ class ChangedAfterCreate:
     study_id: str
 
 
-@dataclass(frozen=True)
-class ConfirmedLater:
+class ConfirmedLater(_WithStudy):
     """An attempt sent again (it may have reached the API before) found that a study with its
     UID and its values exists: `study`, which that earlier attempt created."""
-
-    submission: Submission
-    study: Study
-
-    @property
-    def study_id(self) -> str:
-        return self.study.study_id
 
 
 @dataclass(frozen=True)
