@@ -281,6 +281,14 @@ class WorklistFiltered(Page):
         query, params = choices[index % len(choices)]
         return query, _ACTIVE | params
 
+    def warm_up(self, client: AppClient, api: BareApi) -> None:
+        """As a coordinator does: the assignee is picked in the filter's type-ahead (which
+        keeps the users it found), then the list is filtered by them."""
+        super().warm_up(client, api)
+        name = self.fx.assignees[0][1]
+        search = f"/studies/assignees/?{urlencode({'for': 'filter', 'q': name})}"
+        expect(client.get(search), 200, "GET the assignee type-ahead")
+
     def app(self, client: AppClient, index: int) -> None:
         query, _ = self._filters(index)
         expect(client.get(f"/?{urlencode(query | _NEWEST)}"), 200, "GET / (filtered)")
