@@ -360,7 +360,14 @@ def run(workdir: Path, stack: ExitStack, *, profile_pages: bool) -> bool:
     servers.append(upstream)
     for name in ("app-1", "app-2"):
         servers.append(
-            start_server(name, app_env, workdir, workers=APP_WORKERS, threads=APP_THREADS)
+            start_server(
+                name,
+                app_env,
+                workdir,
+                workers=APP_WORKERS,
+                threads=APP_THREADS,
+                deployed_config=True,
+            )
         )
     try:
         for server in servers:
