@@ -25,11 +25,8 @@ def test_rows_at_once_are_the_partial_for_each(zone: str) -> None:
         rows = study_rows(studies())
         one_by_one = "".join(partial.render({"study": row}) for row in rows)
         assert render_rows(rows) == one_by_one
-        shapes = {
-            (r["is_cancelled"], bool(r["cancelled_at"]), bool(r["assigned_to"]))
-            + (bool(r["express_customer"]), bool(r["created_at"]))
-            for r in rows
-        }
+        conditions = ("is_cancelled", "cancelled_at", "assigned_to", "express_customer")
+        shapes = {tuple(bool(r[name]) for name in (*conditions, "created_at")) for r in rows}
         assert len(shapes) >= 9  # the sample covers many shapes
         assert "&lt;Head&gt; &amp; &quot;neck&quot; &#x27;n&#x27;" in one_by_one
 
