@@ -109,6 +109,7 @@ def profile(page: Page, app: AppClient, renders: int = PROFILE_RENDERS) -> Profi
         page.app(app, 300 + index)
     profiler.disable()
     stats = pstats.Stats(profiler)
+    # pstats.Stats fills `stats` in its constructor; typeshed does not declare the attribute.
     table: dict[tuple[str, int, str], Any] = stats.stats  # type: ignore[attr-defined]
     total = max((entry[3] for entry in table.values()), default=0.0)
     buckets: dict[str, float] = {}

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -109,7 +109,7 @@ def _claim(import_id: int, token: uuid.UUID) -> bool:
 class _Run:
     def __init__(self, study_import: StudyImport, token: uuid.UUID) -> None:
         self.study_import = study_import
-        self.user: AbstractBaseUser = study_import.created_by
+        self.user: User = study_import.created_by
         self.token = token
         self.parallel = max(1, settings.IMPORT_PARALLEL_ROWS)
         self.unavailable_in_a_row = 0

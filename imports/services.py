@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -29,7 +29,7 @@ ACTIVE_STATES = (State.QUEUED, State.RUNNING, State.CANCELLING)
 
 
 def import_create(
-    *, user: AbstractBaseUser, file_name: str, parsed: ParsedFile, rows: Iterable[CheckedRow]
+    *, user: User, file_name: str, parsed: ParsedFile, rows: Iterable[CheckedRow]
 ) -> StudyImport:
     """Store a checked file as an import in preview (nothing is sent yet). Every row gets its
     one-time token here, before anything can be sent."""
@@ -72,7 +72,7 @@ def import_create(
     return study_import
 
 
-def import_send(*, user: AbstractBaseUser, import_id: int) -> StudyImport | None:
+def import_send(*, user: User, import_id: int) -> StudyImport | None:
     """Queue the valid rows of one of the user's previewed imports for sending. A repeat (a
     second click) changes nothing. None when the user has no such import."""
     from imports.tasks import send_import  # the task module imports this one
@@ -129,7 +129,7 @@ def import_audit_end(*, study_import: StudyImport) -> dict[str, int]:
     return counts
 
 
-def import_cancel(*, user: AbstractBaseUser, import_id: int) -> StudyImport | None:
+def import_cancel(*, user: User, import_id: int) -> StudyImport | None:
     """Stop one of the user's imports: rows already being sent finish, the others are not
     sent. An import no worker has started yet is cancelled at once."""
     study_import = StudyImport.objects.filter(pk=import_id, created_by=user).first()
@@ -231,9 +231,9 @@ def import_progress(study_import: StudyImport) -> Progress:
     )
 
 
-def imports_of(*, user: AbstractBaseUser) -> list[StudyImport]:
+def imports_of(*, user: User) -> list[StudyImport]:
     return list(StudyImport.objects.filter(created_by=user)[:100])
 
 
-def import_get(*, user: AbstractBaseUser, import_id: int) -> StudyImport | None:
+def import_get(*, user: User, import_id: int) -> StudyImport | None:
     return StudyImport.objects.filter(pk=import_id, created_by=user).first()

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -29,6 +30,7 @@ from imports.forms import ImportUploadForm
 from imports.models import ImportRow, StudyImport
 from studies import viewer_api
 from studies.filters import WorklistFilterForm
+from studies.http import AuthenticatedRequest
 from studies.roles import coordinator_required
 from studies.viewer_api import ViewerAPIError
 
@@ -36,7 +38,7 @@ PROGRESS_TARGET = "import-progress"
 _PREVIEW_PROBLEM_LIMIT = 500
 
 
-def _import_or_404(request: HttpRequest, import_id: int) -> StudyImport:
+def _import_or_404(request: AuthenticatedRequest, import_id: int) -> StudyImport:
     study_import = services.import_get(user=request.user, import_id=import_id)
     if study_import is None:
         raise Http404("No such import.")
@@ -45,14 +47,14 @@ def _import_or_404(request: HttpRequest, import_id: int) -> StudyImport:
 
 @coordinator_required
 @require_GET
-def import_list(request: HttpRequest) -> TemplateResponse:
+def import_list(request: AuthenticatedRequest) -> TemplateResponse:
     imports = services.imports_of(user=request.user)
     return TemplateResponse(request, "imports/import_list.html", {"imports": imports})
 
 
 @coordinator_required
 @require_http_methods(["GET", "POST"])
-def import_new(request: HttpRequest) -> HttpResponse:
+def import_new(request: AuthenticatedRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid() and form.parsed is not None:
         try:
@@ -73,7 +75,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
 
 @coordinator_required
 @require_GET
-def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+def import_detail(request: AuthenticatedRequest, import_id: int) -> HttpResponse:
     study_import = _import_or_404(request, import_id)
     if study_import.state in (StudyImport.State.RUNNING, StudyImport.State.CANCELLING):
         services.import_resume_abandoned(import_id=study_import.pk)
@@ -107,7 +109,7 @@ def _detail_context(study_import: StudyImport) -> dict[str, Any]:
 
 @coordinator_required
 @require_POST
-def import_send(request: HttpRequest, import_id: int) -> HttpResponse:
+def import_send(request: AuthenticatedRequest, import_id: int) -> HttpResponse:
     study_import = services.import_send(user=request.user, import_id=import_id)
     if study_import is None:
         raise Http404("No such import.")
@@ -116,7 +118,7 @@ def import_send(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @coordinator_required
 @require_POST
-def import_cancel(request: HttpRequest, import_id: int) -> HttpResponse:
+def import_cancel(request: AuthenticatedRequest, import_id: int) -> HttpResponse:
     study_import = services.import_cancel(user=request.user, import_id=import_id)
     if study_import is None:
         raise Http404("No such import.")
@@ -127,7 +129,7 @@ def import_cancel(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @coordinator_required
 @require_GET
-def import_results_csv(request: HttpRequest, import_id: int) -> HttpResponse:
+def import_results_csv(request: AuthenticatedRequest, import_id: int) -> StreamingHttpResponse:
     study_import = _import_or_404(request, import_id)
 
     def lines() -> Iterator[str]:
@@ -151,7 +153,7 @@ def _problems_text(row: ImportRow) -> str:
 
 
 @require_GET
-def worklist_export(request: HttpRequest) -> HttpResponse:
+def worklist_export(request: HttpRequest) -> HttpResponseBase:
     """Every study matching the worklist's filters (all pages), as CSV in the import layout."""
     try:
         customers = viewer_api.customers_all()

@@ -235,7 +235,10 @@ def _wait(fault: SandboxFault, seconds: float) -> bool:
     try:
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if event.wait(min(left, POLL_SECONDS)) or not _still_armed(fault.fault_id):
+            if event.wait(min(left, POLL_SECONDS)):
+                return False
+            # Waited to the end: done, with no look at the database (a disarm now is too late).
+            if deadline - time.monotonic() > 0 and not _still_armed(fault.fault_id):
                 return False
         return True
     finally:
