@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Final, TypeVar
 
@@ -170,8 +171,11 @@ def create_study(key: SandboxApiKey, data: StudyCreate) -> SandboxStudy:
     )
     # A duplicate UID is caught by the unique constraint (one query fewer than looking first).
     now = now_ms()
+    # In autocommit (a request) a failed INSERT leaves nothing to roll back: no transaction
+    # around it. Inside one (a test's) a savepoint keeps it usable after the IntegrityError.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             study = SandboxStudy.objects.create(
                 clinic_id=clinic_id,
                 study_instance_uid=data.study_instance_uid,
