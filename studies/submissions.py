@@ -69,10 +69,12 @@ CREATED_BY_AN_EARLIER_ATTEMPT = (
 
 @dataclass(frozen=True)
 class Created:
-    """The API created the study just now."""
+    """The API created the study just now. `retry`: the attempt was sent again after one that
+    may have reached the API (it may have been in the unsent list until now)."""
 
     submission: Submission
     study: Study
+    retry: bool = False
 
     @property
     def study_id(self) -> str:
@@ -354,7 +356,7 @@ def _call_api(submission: Submission, *, user: User, data: StudyCreate, retry: b
         _finish(submission, Status.UNSENT, exc.message)
         return Unsent(submission=submission, error=exc)
     _finish(submission, Status.CREATED, "", study_id=study.study_id)
-    return Created(submission=submission, study=study)
+    return Created(submission=submission, study=study, retry=retry)
 
 
 def _confirmed_later(
