@@ -69,20 +69,21 @@ class AuditEntry(models.Model):
     study confirm it (`studies.audit.confirm_from_read`).
     """
 
+    # Labels are the members' names in words ("Create") unless given.
     class Action(models.TextChoices):
-        CREATE = "create", "Create"
-        UPDATE = "update", "Update"
-        CANCEL = "cancel", "Cancel"
-        UNCANCEL = "uncancel", "Uncancel"
+        CREATE = "create"
+        UPDATE = "update"
+        CANCEL = "cancel"
+        UNCANCEL = "uncancel"
         REROUTE = "reroute", "Open in Viewer"
         # A study import sent (its rows' creates have entries of their own): `details`.
-        IMPORT = "import", "Import"
+        IMPORT = "import"
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
+        PENDING = "pending"
         SUCCESS = "success", "Succeeded"
         FAILURE = "failure", "Failed"
-        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        UNCONFIRMED = "unconfirmed"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_entries"

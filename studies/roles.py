@@ -66,6 +66,7 @@ class OneQueryPermissionsBackend(ModelBackend):
             or user_obj.is_superuser
             or hasattr(user_obj, f"_{from_name}_perm_cache")
         ):
+            # django-stubs leaves ModelBackend's private _get_permissions undeclared.
             known: set[str] = super()._get_permissions(user_obj, obj, from_name)  # type: ignore[misc]
             return known
         fields = ("content_type__app_label", "codename", "source")

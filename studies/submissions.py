@@ -24,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -44,6 +45,7 @@ from studies.viewer_api import (
 )
 
 Status = Submission.Status
+ErrorT = TypeVar("ErrorT", bound=ViewerAPIError)
 
 # How long a repeated submission waits for the first one to finish: the API call's own time
 # limit (one POST, then at most a look-up by UID), with a margin.
@@ -68,47 +70,45 @@ CREATED_BY_AN_EARLIER_ATTEMPT = (
 
 
 @dataclass(frozen=True)
-class Created:
+class _WithStudy:
+    """An outcome that holds the study the attempt is about."""
+
+    submission: Submission
+    study: Study
+
+    @property
+    def study_id(self) -> str:
+        return self.study.study_id
+
+
+@dataclass(frozen=True)
+class Created(_WithStudy):
     """The API created the study just now. `retry`: the attempt was sent again after one that
     may have reached the API (it may have been in the unsent list until now)."""
 
-    submission: Submission
-    study: Study
     retry: bool = False
-
-    @property
-    def study_id(self) -> str:
-        return self.study.study_id
 
 
 @dataclass(frozen=True)
-class AlreadyCreated:
-    """This token was submitted before and created the study `study_id`."""
+class _WithStudyId:
+    """An outcome of a token that created the study `study_id` before (nothing is sent)."""
 
     submission: Submission
     study_id: str
 
 
-@dataclass(frozen=True)
-class ChangedAfterCreate:
+class AlreadyCreated(_WithStudyId):
+    """This token was submitted before and created the study `study_id`."""
+
+
+class ChangedAfterCreate(_WithStudyId):
     """This token created the study `study_id` before; what was sent now differs from it and
     was not sent (the form keeps it, and may send it as a new study with a fresh token)."""
 
-    submission: Submission
-    study_id: str
 
-
-@dataclass(frozen=True)
-class ConfirmedLater:
+class ConfirmedLater(_WithStudy):
     """An attempt sent again (it may have reached the API before) found that a study with its
     UID and its values exists: `study`, which that earlier attempt created."""
-
-    submission: Submission
-    study: Study
-
-    @property
-    def study_id(self) -> str:
-        return self.study.study_id
 
 
 @dataclass(frozen=True)
@@ -145,20 +145,20 @@ class Duplicate:
 
 
 @dataclass(frozen=True)
-class Unsent:
+class _Kept(Generic[ErrorT]):
+    """An outcome whose attempt is kept for sending again, and the error that kept it."""
+
+    submission: Submission
+    error: ErrorT
+
+
+class Unsent(_Kept[ViewerAPIError]):
     """The API could not be used; the attempt is kept (status "unsent") for a retry."""
 
-    submission: Submission
-    error: ViewerAPIError
 
-
-@dataclass(frozen=True)
-class Unconfirmed:
+class Unconfirmed(_Kept[OutcomeUnknown]):
     """The API's answer was lost and looking the UID up could not tell whether the study was
     made; the attempt is kept (status "unconfirmed"): sending it again finds out."""
-
-    submission: Submission
-    error: OutcomeUnknown
 
 
 Outcome = (

@@ -21,6 +21,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from django.conf import settings
@@ -146,6 +147,6 @@ def read_back(
         client.sleep(wait)
         waited += wait
         wait = min(wait * 2, _WAIT_CAP_SECONDS)
-    error.read_back = "failed" if failed else "unchanged"
-    logger.info("viewer_api outcome unconfirmed after reading back (%s)", error.read_back)
-    raise error
+    why = "failed" if failed else "unchanged"
+    logger.info("viewer_api outcome unconfirmed after reading back (%s)", why)
+    raise replace(error, read_back=why) from error

@@ -245,7 +245,7 @@ def _error_from_response(
             **context,
         )
     if status == 404:
-        return NotFound(not_found, **context)
+        return NotFound(not_found or "", **context)
     if status == 409:
         return Conflict(message, **context)
     if status == 429:
@@ -259,9 +259,10 @@ def _error_from_response(
 
 def _error_body(
     response: httpx.Response,
-) -> tuple[str | None, dict[str, list[str]], str | None, Any]:
+) -> tuple[str, dict[str, list[str]], str | None, Any]:
     """Message, per-field details and code from `{"error": {...}}` (§12.1), with the parsed
-    body. Without that shape the message is the raw text (unless it is an HTML page)."""
+    body. Without that shape the message is the raw text (unless it is an HTML page); "" when
+    there is none (the exception's own message is shown then)."""
     try:
         body = response.json()
     except ValueError:
@@ -273,7 +274,7 @@ def _error_body(
         text = response.text.strip()
         if "html" in response.headers.get("content-type", "").lower():
             text = ""
-        return (text[:300] or None), {}, None, body
+        return text[:300], {}, None, body
     code = error.get("code")
     field_errors: dict[str, list[str]] = {}
     for detail in error.get("details") or []:

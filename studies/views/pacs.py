@@ -180,6 +180,14 @@ def _filled_message(filled: Filled) -> str:
 # --- Read from DICOM file --------------------------------------------------------------------
 
 
+class _FileHead(SimpleUploadedFile):
+    """The first DICOM_HEADER_MAX_BYTES of an upload; `truncated`: the file was longer."""
+
+    def __init__(self, name: str, head: bytes, *, truncated: bool) -> None:
+        super().__init__(name, head)
+        self.truncated = truncated
+
+
 class _HeaderOnlyUpload(FileUploadHandler):
     """Keeps the first DICOM_HEADER_MAX_BYTES of the upload in memory and drops the rest
     (counted, never stored): the file never reaches the disk."""
@@ -196,10 +204,9 @@ class _HeaderOnlyUpload(FileUploadHandler):
             self.head += raw_data[:room]
         return None
 
-    def file_complete(self, file_size: int) -> Any:
-        upload = SimpleUploadedFile(self.file_name or "upload", bytes(self.head))
-        upload.truncated = self.size > dicomweb.DICOM_HEADER_MAX_BYTES  # type: ignore[attr-defined]
-        return upload
+    def file_complete(self, file_size: int) -> _FileHead:
+        truncated = self.size > dicomweb.DICOM_HEADER_MAX_BYTES
+        return _FileHead(self.file_name or "upload", bytes(self.head), truncated=truncated)
 
 
 def _header_only(
@@ -230,9 +237,8 @@ def dicom_file_read(request: AuthenticatedRequest) -> HttpResponse:
         if not form.is_valid():
             raise dicomweb.DicomFileError("required")
         upload = form.cleaned_data["dicom_file"]
-        study = dicomweb.study_from_file(
-            data=upload.read(), truncated=getattr(upload, "truncated", False)
-        )
+        # Always a _FileHead: this view's only upload handler makes it.
+        study = dicomweb.study_from_file(data=upload.read(), truncated=upload.truncated)
     except dicomweb.DicomFileError as exc:
         if request.htmx:
             return TemplateResponse(request, FILE_TEMPLATE, {"dicom_error": exc.message})
