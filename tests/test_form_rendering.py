@@ -17,7 +17,7 @@ import pytest
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.forms.renderers import DjangoTemplates, get_default_renderer
+from django.forms.renderers import DjangoTemplates, TemplatesSetting, get_default_renderer
 from django.http import QueryDict
 from django.template.backends.django import DjangoTemplates as DjangoTemplatesBackend
 
@@ -204,3 +204,22 @@ def test_a_select_with_groups_and_a_radio_list_render_as_with_djangos_own_templa
     assert markup(Odd(bound, renderer=FormRenderer())) == markup(
         Odd(bound, renderer=DjangoOwnTemplates())
     )
+
+
+def test_the_common_widgets_labels_and_errors_render_without_their_templates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rendered: list[str] = []
+    through_templates = TemplatesSetting.render
+
+    def record(self: Any, template_name: str, context: Any, request: Any = None) -> str:
+        rendered.append(template_name)
+        return through_templates(self, template_name, context, request)
+
+    monkeypatch.setattr(TemplatesSetting, "render", record)
+    for case in ("create, with errors", "quick-create, with errors"):
+        markup(CASES[case](FormRenderer()))
+    assert "forms/field.html" in rendered  # the field template still renders as a template
+    assert not [name for name in rendered if name.startswith("django/forms/widgets/")]
+    assert "django/forms/label.html" not in rendered
+    assert "django/forms/errors/list/default.html" not in rendered
