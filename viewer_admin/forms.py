@@ -19,6 +19,7 @@ that is not text, renders through the templates as usual.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -27,7 +28,6 @@ import django.forms
 from django.conf import settings
 from django.forms.renderers import TemplatesSetting
 from django.utils.functional import Promise
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData
 
 _DJANGO_TEMPLATES: Final = Path(django.forms.__file__).resolve().parent / "templates"
@@ -60,19 +60,26 @@ class _Unusual(Exception):
     """A value the native markup does not handle: render through the template instead."""
 
 
+def _escaped(text: str) -> str:
+    """`conditional_escape(text)` (the same `html.escape`, without its lazy-string wrapper)."""
+    if hasattr(text, "__html__"):
+        return str(text.__html__())
+    return html.escape(text)
+
+
 def _text(value: object) -> str:
     """`{{ value }}` with autoescaping, for text (a number would be localized: not here)."""
     if isinstance(value, Promise):
         value = str(value)
     if not isinstance(value, str):
         raise _Unusual
-    return str(conditional_escape(value))
+    return _escaped(value)
 
 
 def _formatted(value: object) -> str:
     """`{{ value|stringformat:'s' }}` with autoescaping."""
     out = "%s" % (str(value) if isinstance(value, tuple) else value)
-    return out if isinstance(value, SafeData) else str(conditional_escape(out))
+    return out if isinstance(value, SafeData) else _escaped(out)
 
 
 def _attrs(attrs: Mapping[str, object] | None) -> str:
