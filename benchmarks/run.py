@@ -23,8 +23,8 @@ benchmark could not run):
     0 ms upstream: the worklist of 50 rows adds ≤ 8 ms, every other page ≤ 4 ms
     upstream calls per render: exactly the bare step's (1; 0 for a cached type-ahead)
     database queries per page: the same on every render and whatever the row count, at most
-        the page's stated constant (`Page.db_queries`: 4 for a page, i.e. the session, the
-        user, the permissions and the unsent count; see benchmarks/pages.py for the others)
+        the page's stated constant (`Page.db_queries`: 3 for a page, i.e. the user, the
+        permissions and the unsent count; see benchmarks/pages.py for the others)
     load: 0 errors, 0 duplicate studies (by UID, through the API), each app worker's
         VmRSS < WORKER_RSS_MAX_MB; throughput and p50/p95/p99 per page are printed
     static: all JS and CSS a page loads ≤ STATIC_MAX_KB gzipped
@@ -360,7 +360,14 @@ def run(workdir: Path, stack: ExitStack, *, profile_pages: bool) -> bool:
     servers.append(upstream)
     for name in ("app-1", "app-2"):
         servers.append(
-            start_server(name, app_env, workdir, workers=APP_WORKERS, threads=APP_THREADS)
+            start_server(
+                name,
+                app_env,
+                workdir,
+                workers=APP_WORKERS,
+                threads=APP_THREADS,
+                deployed_config=True,
+            )
         )
     try:
         for server in servers:

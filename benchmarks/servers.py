@@ -113,7 +113,11 @@ def start_server(
     threads: int,
     port: int | None = None,
     keep_alive: int = 2,
+    deployed_config: bool = False,
 ) -> Server:
+    """gunicorn on `port` (a free one by default). `deployed_config`: with the settings file the
+    README's Deploying section and `script/server` run the app with (its redacting access log),
+    so that an app instance costs what a deployed one does."""
     port = port or free_port()
     log_path = workdir / f"gunicorn-{name}.log"
     gunicorn = Path(sys.executable).parent / "gunicorn"
@@ -131,6 +135,7 @@ def start_server(
         "--keep-alive",
         str(keep_alive),
         "--no-control-socket",  # nothing outside the temporary directory
+        *(["--config", "python:viewer_admin.gunicorn_conf"] if deployed_config else []),
     ]
     with log_path.open("wb") as log:
         # Its own session: Ctrl+C reaches only this script, which then stops the server.

@@ -47,19 +47,35 @@ def route_template(path: str) -> str:
     """`/studies/by-uid/1.2.3/` → `/studies/by-uid/{study_instance_uid}/`; a path no route
     matches is `/{unmatched}` (its text could be anything a user typed)."""
     from django.conf import settings
-    from django.urls import resolve
+    from django.urls import Resolver404, get_urlconf, resolve
 
     static = "/" + str(getattr(settings, "STATIC_URL", "static/")).strip("/") + "/"
     if path.startswith(static):
         return static + "{path}"
+    # Every request is logged, mostly on a few paths: each path's route is worked out once (the
+    # URL resolver is what made a log line cost).
+    key = (path, str(get_urlconf() or settings.ROOT_URLCONF))
+    known = _ROUTES.get(key)
+    if known is not None:
+        return known
     try:
         match = resolve(path)
-    except Exception:  # noqa: BLE001 - Resolver404, or Django not set up (gunicorn's master)
+    except Resolver404:
+        route = UNMATCHED
+    except Exception:  # noqa: BLE001 - Django not set up (gunicorn's master): not kept
         return UNMATCHED
-    route = _CONVERTER.sub(r"{\1}", match.route or "")
-    route = route.replace("^", "").replace("$", "")
-    route = _REGEX_REST.sub("{path}", _NAMED_GROUP.sub(r"{\1}", route))
-    return "/" + route
+    else:
+        route = _CONVERTER.sub(r"{\1}", match.route or "")
+        route = route.replace("^", "").replace("$", "")
+        route = "/" + _REGEX_REST.sub("{path}", _NAMED_GROUP.sub(r"{\1}", route))
+    if len(_ROUTES) >= _ROUTES_MAX:
+        _ROUTES.clear()
+    _ROUTES[key] = route
+    return route
+
+
+_ROUTES: dict[tuple[str, str], str] = {}
+_ROUTES_MAX = 2_000
 
 
 def query_keys(query: str) -> str:

@@ -511,3 +511,10 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+# Sessions are read from the cache (REDIS_URL's Redis, or the database cache) and written
+# through to the database: a page reads no session row, a restarted or flushed cache signs
+# no one out, and every instance sharing the cache and the database sees the same sessions.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import template
+from django.utils.safestring import SafeString
 
 from studies.viewer_api import Study
+
+if TYPE_CHECKING:
+    from studies.rows import StudyRow
 
 register = template.Library()
 
@@ -27,3 +33,12 @@ def study_version(study: Study) -> str:
     live worklist compares it with the rows a page shows."""
     when = study.updated_at or study.created_at
     return when.isoformat() if when else ""
+
+
+@register.filter
+def worklist_rows(rows: list[StudyRow]) -> SafeString:
+    """`{{ results.rows|worklist_rows }}`: every row through the `row` partial, made faster
+    (studies.rows.render_rows)."""
+    from studies.rows import render_rows  # studies.rows uses this module's filters
+
+    return render_rows(rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from django.conf import settings
@@ -19,8 +19,7 @@ def cached(key: str, load: Callable[[], Cached], adapter: TypeAdapter[Cached]) -
     """Get-or-load through the shared Django cache. Values are stored as plain JSON data and
     keys carry a hash of the base URL and key, so app instances sharing a cache agree and two
     configurations never mix."""
-    full_key = f"viewer-api:v1:{get_client().cache_namespace}:{key}"
-    hashed = hashlib.sha256(full_key.encode()).hexdigest()
+    hashed = _hashed(key)
     raw = cache.get(hashed)
     if raw is not None:
         try:
@@ -30,3 +29,21 @@ def cached(key: str, load: Callable[[], Cached], adapter: TypeAdapter[Cached]) -
     value = load()
     cache.set(hashed, adapter.dump_python(value, mode="json"), settings.VIEWER_API_CACHE_SECONDS)
     return value
+
+
+def remember(entries: Mapping[str, Cached], adapter: TypeAdapter[Cached]) -> None:
+    """Store values that `cached` would load under these keys (one cache round trip), e.g. the
+    users a search found, so that showing one of them again needs no call."""
+    if entries:
+        cache.set_many(
+            {
+                _hashed(key): adapter.dump_python(value, mode="json")
+                for key, value in entries.items()
+            },
+            settings.VIEWER_API_CACHE_SECONDS,
+        )
+
+
+def _hashed(key: str) -> str:
+    full_key = f"viewer-api:v1:{get_client().cache_namespace}:{key}"
+    return hashlib.sha256(full_key.encode()).hexdigest()

@@ -6,7 +6,7 @@ from typing import Final
 
 from pydantic import TypeAdapter
 
-from studies.viewer_api.cache import cached
+from studies.viewer_api.cache import cached, remember
 from studies.viewer_api.client import call
 from studies.viewer_api.pagination import fetch_page
 from studies.viewer_api.params import UserFilters
@@ -28,7 +28,11 @@ def user_get(*, user_id: str) -> User:
 
 def user_get_cached(*, user_id: str) -> User:
     """`user_get`, cached briefly: for showing the chosen assignee again."""
-    return cached(f"users:get:{user_id}", lambda: user_get(user_id=user_id), _USER_ADAPTER)
+    return cached(_user_key(user_id), lambda: user_get(user_id=user_id), _USER_ADAPTER)
+
+
+def _user_key(user_id: str) -> str:
+    return f"users:get:{user_id}"
 
 
 def user_search(*, query: str, limit: int = 10) -> list[User]:
@@ -40,9 +44,15 @@ def user_search(*, query: str, limit: int = 10) -> list[User]:
     text = " ".join(query.split())
     if not text:
         return []
-    return cached(
-        f"users:search:{limit}:{text.lower()}", lambda: _search_users(text, limit), _USERS
-    )
+    return cached(f"users:search:{limit}:{text.lower()}", lambda: _found(text, limit), _USERS)
+
+
+def _found(text: str, limit: int) -> list[User]:
+    """The search's users, each also kept as `user_get_cached` keeps it: a user picked from
+    the type-ahead is shown again (the worklist's assignee filter, a form) without a call."""
+    users = _search_users(text, limit)
+    remember({_user_key(user.user_id): user for user in users}, _USER_ADAPTER)
+    return users
 
 
 def _search_users(text: str, limit: int) -> list[User]:
