@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db.models import Q
 from django.http import HttpRequest, QueryDict
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -64,8 +65,15 @@ def save(user: User, path: str, data: QueryDict) -> FormDraft:
 
 
 def for_page(user: User, path: str) -> FormDraft | None:
-    FormDraft.objects.filter(user=user, saved_at__lt=timezone.now() - KEPT_FOR).delete()
-    return FormDraft.objects.filter(user=user, path=path).first()
+    """The user's draft of `path` that is still kept, if any. One query reads it together
+    with the user's expired drafts, which are deleted only when there are some (rarely:
+    the page's GET costs no write)."""
+    cutoff = timezone.now() - KEPT_FOR
+    found = list(FormDraft.objects.filter(Q(path=path) | Q(saved_at__lt=cutoff), user=user))
+    expired = [draft.pk for draft in found if draft.saved_at < cutoff]
+    if expired:
+        FormDraft.objects.filter(pk__in=expired, saved_at__lt=cutoff).delete()
+    return next((d for d in found if d.path == path and d.saved_at >= cutoff), None)
 
 
 def discard(user: User, path: str) -> None:

@@ -82,8 +82,12 @@ class _WithStudy:
         return self.study.study_id
 
 
+@dataclass(frozen=True)
 class Created(_WithStudy):
-    """The API created the study just now."""
+    """The API created the study just now. `retry`: the attempt was sent again after one that
+    may have reached the API (it may have been in the unsent list until now)."""
+
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -357,7 +361,7 @@ def _call_api(submission: Submission, *, user: User, data: StudyCreate, retry: b
         _finish(submission, Status.UNSENT, exc.message)
         return Unsent(submission=submission, error=exc)
     _finish(submission, Status.CREATED, "", study_id=study.study_id)
-    return Created(submission=submission, study=study)
+    return Created(submission=submission, study=study, retry=retry)
 
 
 def _confirmed_later(

@@ -52,7 +52,7 @@ from studies.http import AuthenticatedRequest
 from studies.preferences import my_viewer_user_id
 from studies.roles import can_manage_studies
 from studies.rows import StudyRow, study_rows
-from studies.submissions import submission_create
+from studies.submissions import Created, submission_create
 from studies.templatetags.worklist_tags import study_version
 from studies.viewer_api import (
     ExpressCustomer,
@@ -306,7 +306,11 @@ def worklist_panel(request: AuthenticatedRequest) -> HttpResponse:
 # --- Quick-create -------------------------------------------------------------------------------
 
 
-def quick_create_context(shown: OnForm[StudyBaseForm], *, open_: bool = True) -> dict[str, Any]:
+def quick_create_context(
+    shown: OnForm[StudyBaseForm], *, open_: bool = True, unsent_changed: bool = False
+) -> dict[str, Any]:
+    """`unsent_changed`: the answer may have changed the coordinator's count of unsent
+    attempts (the htmx answer then updates the header's count)."""
     form = shown.form
     created_id = shown.created.study_id if shown.created else shown.created_id
     return {
@@ -319,6 +323,7 @@ def quick_create_context(shown: OnForm[StudyBaseForm], *, open_: bool = True) ->
         "quick_created_row": StudyRow(shown.created) if shown.created else None,
         "quick_created_id": created_id,
         "quick_assignee": shown.assignee,
+        "quick_unsent_changed": unsent_changed,
     }
 
 
@@ -329,9 +334,11 @@ def _more_options_url(form: StudyBaseForm) -> str:
     return study_form_url({name: str(form[name].value() or "").strip() for name in carried})
 
 
-def _render_quick(request: AuthenticatedRequest, shown: OnForm[StudyBaseForm]) -> TemplateResponse:
+def _render_quick(
+    request: AuthenticatedRequest, shown: OnForm[StudyBaseForm], *, unsent_changed: bool = False
+) -> TemplateResponse:
     """The form again: alone for htmx (status 200 so it is swapped in), else the whole page."""
-    context = quick_create_context(shown)
+    context = quick_create_context(shown, unsent_changed=unsent_changed)
     if request.htmx:
         return _respond(request, f"{TEMPLATE}#quick_create_answer", context)
     return _respond(request, TEMPLATE, worklist_context(request) | context)
@@ -355,5 +362,7 @@ def quick_create(request: AuthenticatedRequest) -> HttpResponse:
     )
     shown = on_form(request, outcome, form, quick=True)
     if isinstance(shown, OnForm):
-        return _render_quick(request, shown)
+        # A study created on the first attempt leaves the unsent count as it was.
+        fresh = isinstance(outcome, Created) and not outcome.retry
+        return _render_quick(request, shown, unsent_changed=not fresh)
     return shown
