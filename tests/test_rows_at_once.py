@@ -5,6 +5,7 @@ quote, values the page must escape, in several time zones."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,3 +37,24 @@ def test_the_filter_renders_them_and_nothing_for_no_rows() -> None:
     rows = study_rows(studies()[:3])
     assert template.render({"rows": rows}) == f"[{render_rows(rows)}]"
     assert template.render({"rows": []}) == "[]"
+
+
+def test_the_partial_tests_only_the_conditions_the_skeletons_know() -> None:
+    """A skeleton answers every other `study.<name>` with a (truthy) marker: an `{% if %}` on
+    another value, or a filter applied to one, would make every row look the same. Such a
+    change to the partial must add the value to `_CONDITIONS` (or drop the skeletons)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from studies.rows import _CONDITIONS
+
+    source = (Path(settings.BASE_DIR) / "templates/studies/worklist.html").read_text()
+    start = source.index("{% partialdef row %}")
+    partial = source[start : source.index("{% endpartialdef %}", start)]
+    tested = set(re.findall(r"{%\s*(?:if|elif)\s+([^%]*)%}", partial))
+    names = {name for condition in tested for name in re.findall(r"study\.(\w+)", condition)}
+    assert names, "the partial's conditions were not found"
+    assert names <= set(_CONDITIONS)
+    assert all(re.fullmatch(r"(not )?study\.\w+ |is_new ", c) for c in tested), tested
+    assert not re.search(r"{{\s*study\.\w+\s*\|", partial)  # no filter on a shown value
